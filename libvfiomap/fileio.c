@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "util.h"
+
+static void trace(const Reader *r, const char *relpath) {
+        /* A failed allocation here only makes a snapshot miss a file; the read itself goes on. */
+        if (r->trace && !strv_contains(*r->trace, relpath))
+                (void) strv_extend(r->trace, relpath);
+}
+
+char *reader_path(const Reader *r, const char *relpath) {
+        char *p;
+
+        while (*relpath == '/')
+                relpath++;
+        if (asprintf_safe(&p, "%s/%s", r->root, relpath) < 0)
+                return NULL;
+        return p;
+}
+
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (!GREEDY_REALLOC(buf, allocated, MIN(size + 4096, max + 1) + 1))
+                        return -ENOMEM;
+                n = read(fd, buf + size, MIN(allocated - size - 1, max + 1 - size));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += n;
+                if (size > max)
+                        return -EFBIG;
+        }
+        if (!GREEDY_REALLOC(buf, allocated, size + 1))
+                return -ENOMEM;
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+static int reader_open(const Reader *r, const char *relpath, int flags) {
+        _cleanup_free_ char *p = reader_path(r, relpath);
+        int fd;
+
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, flags | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return fd;
+}
+
+int reader_read_file(const Reader *r, const char *relpath, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        int k;
+
+        fd = reader_open(r, relpath, O_RDONLY | O_NOCTTY);
+        if (fd < 0)
+                return fd;
+        k = read_fd(fd, max, ret, ret_size);
+        if (k >= 0)
+                trace(r, relpath);
+        return k;
+}
+
+int reader_read_line(const Reader *r, const char *relpath, char **ret) {
+        char *buf, *nl;
+        int k;
+
+        k = reader_read_file(r, relpath, 64 * 1024, &buf, NULL);
+        if (k < 0)
+                return k;
+        nl = strchr(buf, '\n');
+        if (nl)
+                *nl = 0;
+        *ret = buf;
+        return 0;
+}
+
+int reader_read_binary(const Reader *r, const char *relpath, size_t max, uint8_t **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t size = 0;
+
+        fd = reader_open(r, relpath, O_RDONLY | O_NOCTTY);
+        if (fd < 0)
+                return fd;
+        buf = malloc(MAX(max, (size_t) 1));
+        if (!buf)
+                return -ENOMEM;
+        while (size < max) {
+                ssize_t n = read(fd, buf + size, max - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        /* Config space reads past what the caller may see fail with EIO/EPERM on
+                         * some kernels instead of returning short: keep what was read. */
+                        if (size > 0)
+                                break;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += n;
+        }
+        trace(r, relpath);
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+int reader_readlink(const Reader *r, const char *relpath, char **ret) {
+        _cleanup_free_ char *p = reader_path(r, relpath);
+        _cleanup_free_ char *buf = NULL;
+        size_t l = 256;
+
+        if (!p)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+
+                free(buf);
+                buf = malloc(l);
+                if (!buf)
+                        return -ENOMEM;
+                n = readlink(p, buf, l);
+                if (n < 0)
+                        return -errno;
+                if ((size_t) n < l) {
+                        buf[n] = 0;
+                        break;
+                }
+                if (l >= PATH_MAX * 4)
+                        return -ENAMETOOLONG;
+                l *= 2;
+        }
+        trace(r, relpath);
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int reader_readlink_basename(const Reader *r, const char *relpath, char **ret) {
+        _cleanup_free_ char *target = NULL;
+        const char *b;
+        int k;
+
+        k = reader_readlink(r, relpath, &target);
+        if (k < 0)
+                return k;
+        strstrip_trailing(target);
+        while (endswith(target, "/") && strlen(target) > 1)
+                target[strlen(target) - 1] = 0;
+        b = strrchr(target, '/');
+        b = b ? b + 1 : target;
+        if (isempty(b))
+                return -EINVAL;
+        *ret = strdup(b);
+        return *ret ? 0 : -ENOMEM;
+}
+
+DIR *reader_opendir(const Reader *r, const char *relpath) {
+        _cleanup_free_ char *p = reader_path(r, relpath);
+        DIR *d;
+
+        if (!p) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        d = opendir(p);
+        if (d)
+                trace(r, relpath);
+        return d;
+}
+
+int reader_list_dir(const Reader *r, const char *relpath, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        DIR *d;
+        struct dirent *de;
+        int k = 0;
+
+        d = reader_opendir(r, relpath);
+        if (!d)
+                return -errno;
+        errno = 0;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                k = strv_extend(&l, de->d_name);
+                if (k < 0)
+                        break;
+                errno = 0;
+        }
+        if (k == 0 && errno != 0)
+                k = -errno;
+        (void) closedir(d);
+        if (k < 0)
+                return k;
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Appends component c to the normalised relative path p (no leading or trailing slash), handling "." and
+ * "..". Going above the root is -EXDEV. */
+static int path_push(char *p, size_t size, const char *c, size_t cl) {
+        size_t l = strlen(p);
+
+        if (cl == 0 || (cl == 1 && c[0] == '.'))
+                return 0;
+        if (cl == 2 && c[0] == '.' && c[1] == '.') {
+                char *s;
+                if (l == 0)
+                        return -EXDEV;
+                s = strrchr(p, '/');
+                if (s)
+                        *s = 0;
+                else
+                        p[0] = 0;
+                return 0;
+        }
+        if (l + 1 + cl + 1 > size)
+                return -ENAMETOOLONG;
+        if (l > 0)
+                p[l++] = '/';
+        memcpy(p + l, c, cl);
+        p[l + cl] = 0;
+        return 0;
+}
+
+int reader_resolve(const Reader *r, const char *relpath, char **ret) {
+        /* Resolve component by component, so that every symlink met is read through the reader (and thus
+         * traced for snapshots) and so that absolute link targets stay inside the root. */
+        _cleanup_free_ char *todo = strdup(relpath);
+        char done[PATH_MAX] = "";
+        unsigned links = 0;
+
+        if (!todo)
+                return -ENOMEM;
+        for (;;) {
+                char *s = todo, *slash, *target = NULL, *next;
+                size_t cl;
+                struct stat st;
+                _cleanup_free_ char *full = NULL;
+                int k;
+
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        break;
+                slash = strchr(s, '/');
+                cl = slash ? (size_t) (slash - s) : strlen(s);
+
+                k = path_push(done, sizeof(done), s, cl);
+                if (k < 0)
+                        return k;
+                if (cl == 2 && s[0] == '.' && s[1] == '.') {
+                        memmove(todo, s + cl, strlen(s + cl) + 1);
+                        continue;
+                }
+
+                full = reader_path(r, done);
+                if (!full)
+                        return -ENOMEM;
+                if (lstat(full, &st) < 0)
+                        return -errno;
+                if (!S_ISLNK(st.st_mode)) {
+                        memmove(todo, s + cl, strlen(s + cl) + 1);
+                        continue;
+                }
+                if (++links > 32)
+                        return -ELOOP;
+                k = reader_readlink(r, done, &target);
+                if (k < 0)
+                        return k;
+                /* Replace the link with its target: relative to the link's directory, or to the root. */
+                {
+                        char *dir_end = strrchr(done, '/');
+                        if (target[0] == '/' || !dir_end)
+                                done[0] = 0;
+                        else
+                                *dir_end = 0;
+                }
+                if (asprintf_safe(&next, "%s%s", target, s + cl) < 0) {
+                        free(target);
+                        return -ENOMEM;
+                }
+                free(target);
+                free(todo);
+                todo = next;
+        }
+        *ret = strdup(done);
+        return *ret ? 0 : -ENOMEM;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* File access for the host loader. Paths are built as absolute strings under a root prefix and opened
+ * with open()/opendir()/readlink(), never relative to a directory fd: umockdev redirects only absolute
+ * /sys and /dev paths passed to those calls (../shared/DOMAIN.md §6), so this is what lets the daemon run
+ * unchanged under umockdev-wrapper. Every path touched can be recorded for `vfiomapctl snapshot`. */
+
+#include <dirent.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Reader {
+        const char *root; /* "" for "/", else the root without trailing slash */
+        char ***trace;    /* when non-NULL, every relative path read is appended */
+} Reader;
+
+/* Builds root + "/" + relpath into a new string. */
+char *reader_path(const Reader *r, const char *relpath);
+
+/* Reads a whole file (at most max bytes; more is -EFBIG) into a NUL-terminated buffer. */
+int reader_read_file(const Reader *r, const char *relpath, size_t max, char **ret, size_t *ret_size);
+/* Reads the first line without its newline. */
+int reader_read_line(const Reader *r, const char *relpath, char **ret);
+/* Reads up to max bytes of a binary file; a short file is not an error. */
+int reader_read_binary(const Reader *r, const char *relpath, size_t max, uint8_t **ret, size_t *ret_size);
+int reader_readlink(const Reader *r, const char *relpath, char **ret);
+/* The last path component of a symlink's target ("../../bus/pci/drivers/vfio-pci" -> "vfio-pci"). */
+int reader_readlink_basename(const Reader *r, const char *relpath, char **ret);
+DIR *reader_opendir(const Reader *r, const char *relpath);
+/* Sorted names of a directory's entries, without "." and "..". */
+int reader_list_dir(const Reader *r, const char *relpath, char ***ret);
+/* Resolves a symlink relative to the directory holding it into a normalised root-relative path
+ * ("sys/bus/pci/devices/0000:00:01.0" -> "sys/devices/pci0000:00/0000:00:01.0"). Follows at most 32
+ * links; -ELOOP beyond, -EXDEV when a link escapes the root. */
+int reader_resolve(const Reader *r, const char *relpath, char **ret);

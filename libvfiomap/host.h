@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The host model: every PCI and IOMMU fact vfiomap needs, read from a root directory ("/" for the live
+ * host, a snapshot or fixture tree otherwise).
+ *
+ * Loading only reads (open/openat, opendir/readdir, readlinkat: umockdev redirects exactly these, see
+ * ../shared/DOMAIN.md §6). Problems with individual files never fail the load: they become warnings on
+ * the device, group or unit concerned, so one odd device never hides the rest of the host. Objects refer
+ * to each other by key (PCI address, group number, unit name), never by pointer, so a single device or
+ * group can be re-read in place by the daemon. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sysfs-parse.h"
+
+typedef struct Bar {
+        unsigned index; /* 0-5 BARs, 6 ROM, 7-12 SR-IOV BARs */
+        uint64_t start, end, flags;
+} Bar;
+
+typedef enum WindowKind {
+        WINDOW_IO,
+        WINDOW_MEM,
+        WINDOW_PREF,
+        _WINDOW_KIND_MAX,
+} WindowKind;
+
+const char *window_kind_to_string(WindowKind k);
+
+typedef struct Window {
+        WindowKind kind;
+        uint64_t start, end, flags;
+} Window;
+
+typedef struct Device {
+        char address[PCI_ADDRESS_MAX];
+        PciAddress addr;
+        char *syspath;          /* relative to the root: "sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0" */
+        uint16_t vendor, device, subsystem_vendor, subsystem_device;
+        uint32_t class;
+        char *driver;           /* NULL when unbound */
+        char *driver_override;  /* NULL when "(null)" or absent */
+        int group;              /* -1 without an IOMMU group */
+        char *parent;           /* address of the upstream bridge, NULL on a root bus */
+        char *iommu;            /* name of the unit serving it, NULL if unknown */
+        Bar bars[7];            /* BARs 0-5 and the ROM that have a non-zero range */
+        size_t n_bars;
+        Bar iov_bars[6];        /* SR-IOV VF BARs */
+        size_t n_iov_bars;
+        Window windows[3];      /* bridge windows with a non-zero range */
+        size_t n_windows;
+        bool resource_zeroed;   /* every range 0: a non-root reader, not an empty device */
+        char *physfn;           /* a VF's PF */
+        char **virtfns;         /* a PF's VFs, sorted */
+        int sriov_numvfs;       /* -1 when not SR-IOV capable */
+        int numa_node;          /* -1 when unknown or no NUMA */
+        bool config_read;       /* the config file was read (even partially) */
+        size_t config_size;     /* bytes read from config */
+        PciConfig config;       /* valid when config_read */
+        char **warnings;
+} Device;
+
+typedef struct Group {
+        unsigned number;
+        char *type;             /* contents of "type", NULL when the file is absent (kernels < 5.11) */
+        char **devices;         /* member addresses, sorted */
+        ResvRegion *regions;
+        size_t n_regions;
+        char **warnings;
+} Group;
+
+typedef enum IommuKind {
+        IOMMU_INTEL,
+        IOMMU_AMD,
+        IOMMU_ARM,
+        IOMMU_UNKNOWN,
+        _IOMMU_KIND_MAX,
+} IommuKind;
+
+const char *iommu_kind_to_string(IommuKind k);
+
+typedef struct IommuUnit {
+        char *name;             /* "dmar0", "ivhd0", "smmu3.0x0000000009050000" */
+        IommuKind kind;
+        int address_width;      /* bits, -1 when sysfs cannot tell (ARM) */
+        int interrupt_remapping; /* 1, 0, or -1 when sysfs cannot tell */
+        IntelIommuCaps intel;   /* kind == IOMMU_INTEL */
+        AmdIommuCaps amd;       /* kind == IOMMU_AMD */
+        char **devices;         /* addresses of the PCI devices it serves, sorted */
+        char **warnings;
+} IommuUnit;
+
+typedef struct VfioNode {
+        char *name;             /* "vfio" (the container), "7" (group 7), "devices/vfio0" (iommufd cdev) */
+        int group;              /* group number, -1 for the container, cdevs and others */
+        pid_t *pids;            /* processes holding it open, sorted */
+        size_t n_pids;
+} VfioNode;
+
+typedef struct Host {
+        char *root;             /* as given, for messages */
+        Device **devices;       /* sorted by address */
+        size_t n_devices;
+        Group **groups;         /* sorted by number */
+        size_t n_groups;
+        IommuUnit **units;      /* sorted by name */
+        size_t n_units;
+        bool allow_unsafe_interrupts;
+        char *cpu_vendor;       /* "GenuineIntel", "AuthenticAMD", "ARM", NULL if unknown */
+        IomemEntry *iomem;
+        size_t n_iomem;
+        bool iomem_zeroed;
+        VfioNode *vfio_nodes;
+        size_t n_vfio_nodes;
+        char **warnings;        /* host-wide problems (unreadable directories, /proc/iomem...) */
+} Host;
+
+/* Every path (relative to the root) the loader opened, read or readlink()ed, for `vfiomapctl snapshot`. */
+typedef struct HostTrace {
+        char **paths;
+} HostTrace;
+
+int host_load(const char *root, Host **ret);
+/* As host_load(), recording every path read into trace (may be NULL). */
+int host_load_traced(const char *root, HostTrace *trace, Host **ret);
+Host *host_free(Host *h);
+static inline void host_freep(Host **h) {
+        if (*h)
+                (void) host_free(*h);
+}
+void host_trace_done(HostTrace *t);
+
+/* Re-reads one device in place (added, changed, rebound) or drops it when its directory is gone; then
+ * re-reads the group it belongs to and belonged to, and the unit links. Returns 1 when something the model
+ * shows changed, 0 when nothing did, negative errno on failure. */
+int host_reload_device(Host *h, const char *address);
+int host_reload_group(Host *h, unsigned number);
+
+const Device *host_find_device(const Host *h, const char *address);
+const Group *host_find_group(const Host *h, unsigned number);
+const IommuUnit *host_find_unit(const Host *h, const char *name);
+const VfioNode *host_find_vfio_group_node(const Host *h, unsigned number);
+
+/* ---- derived facts ---- */
+
+/* Drivers that leave DMA to VFIO or do none themselves (the kernel's driver_managed_dma): vfio-pci and its
+ * variant drivers, pci-stub, pcieport. */
+bool driver_is_vfio_safe(const char *driver);
+
+typedef struct Blocker {
+        const char *device;     /* points into the Host */
+        const char *driver;
+} Blocker;
+
+/* Members of the group that prevent VFIO from using it: bound to a driver that is not VFIO-safe. A member
+ * listed in assigned (a NULL-terminated list of addresses, may be NULL) counts as fine: it will be handed
+ * to VFIO for the same VM. Returns the number of blockers, negative errno on allocation failure. */
+int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker **ret);
+bool group_is_viable(const Host *h, const Group *g);
+
+typedef enum SharedReason {
+        SHARED_DMA_ALIAS,       /* conventional devices behind a PCIe-to-PCI bridge share its requester ID */
+        SHARED_NO_ACS,          /* a bridge on the path does not isolate its downstream devices */
+        SHARED_MULTIFUNCTION,   /* functions of one slot without ACS */
+        SHARED_UNKNOWN,         /* a quirk or an alias the config space does not show */
+        _SHARED_REASON_MAX,
+} SharedReason;
+
+const char *shared_reason_to_string(SharedReason r);
+
+typedef struct SharedBecause {
+        SharedReason reason;
+        const char *device;     /* the bridge, function 0, or (unknown) the unexplained member */
+} SharedBecause;
+
+/* Why a group has several members (../shared/DOMAIN.md §2, how the kernel forms groups). Empty for
+ * single-member groups. Entries are unique and sorted by reason, then device. */
+int group_shared_because(const Host *h, const Group *g, SharedBecause **ret);
+
+/* The unit serving the group's members, NULL if none is known. */
+const char *group_iommu(const Host *h, const Group *g);
+
+/* True when the device's own ACS control has every isolation bit (SV, RR, CR, UF) enabled. */
+bool device_acs_isolates(const Device *d);
+bool device_is_bridge(const Device *d);

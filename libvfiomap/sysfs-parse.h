@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Pure parsers for the kernel's text and binary files (see ../shared/DOMAIN.md §2). They take a buffer,
+ * return values or a negative errno, and never log, allocate globals or touch the file system, so they can
+ * be fuzzed and tested on real lines. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- /sys/kernel/iommu_groups/N/reserved_regions ---- */
+
+typedef enum ResvType {
+        RESV_DIRECT,
+        RESV_DIRECT_RELAXABLE,
+        RESV_RESERVED,
+        RESV_MSI,
+        _RESV_TYPE_MAX,
+        _RESV_TYPE_INVALID = -EINVAL,
+} ResvType;
+
+const char *resv_type_to_string(ResvType t);
+ResvType resv_type_from_string(const char *s);
+
+typedef struct ResvRegion {
+        uint64_t start;
+        uint64_t end; /* inclusive */
+        ResvType type;
+} ResvRegion;
+
+/* One line "0x%016llx 0x%016llx TYPE" (drivers/iommu/iommu.c, iommu_group_show_resv_regions), with or
+ * without the trailing newline. -EINVAL on anything else, including start > end. */
+int resv_region_parse_line(const char *line, ResvRegion *ret);
+
+/* ---- /sys/bus/pci/devices/BDF/resource ---- */
+
+#define PCI_RESOURCE_IO 0x00000100ULL
+#define PCI_RESOURCE_MEM 0x00000200ULL
+#define PCI_RESOURCE_PREFETCH 0x00002000ULL
+#define PCI_RESOURCE_MEM_64 0x00100000ULL
+#define PCI_RESOURCE_WINDOW 0x00200000ULL
+#define PCI_RESOURCE_DISABLED 0x10000000ULL
+
+#define PCI_RESOURCE_LINES_MAX 17
+
+typedef struct ResourceLine {
+        uint64_t start, end, flags;
+} ResourceLine;
+
+/* Parses the whole file: lines of "0x%016llx 0x%016llx 0x%016llx" (drivers/pci/pci-sysfs.c,
+ * resource_show). Stores up to max lines in ret, sets *ret_n. A line that does not parse, or a final
+ * line cut short, is -EBADMSG with *ret_n holding the lines read before it (the caller records a warning
+ * and keeps those). */
+int resource_parse(const char *buf, size_t len, ResourceLine *ret, size_t max, size_t *ret_n);
+
+/* Where a bridge's windows sit in that file. With CONFIG_PCI_IOV lines 7-12 are SR-IOV BARs and the
+ * windows are 13/14/15; without it they are 7/8/9 (include/linux/pci.h, PCI_BRIDGE_RESOURCES). Decided
+ * from the line count and the WINDOW flag, never guessed: returns the index of the I/O window line or
+ * -ENOENT when the file holds no bridge windows. */
+int resource_bridge_window_base(const ResourceLine *lines, size_t n);
+
+/* ---- config space ---- */
+
+#define PCI_EXT_CAP_ID_ACS 0x0d
+#define PCI_ACS_SV 0x01
+#define PCI_ACS_TB 0x02
+#define PCI_ACS_RR 0x04
+#define PCI_ACS_CR 0x08
+#define PCI_ACS_UF 0x10
+#define PCI_ACS_EC 0x20
+#define PCI_ACS_DT 0x40
+/* What the kernel requires of every bridge on the path before it stops merging groups
+ * (drivers/iommu/iommu.c, REQ_ACS_FLAGS). */
+#define PCI_ACS_ISOLATION (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF)
+
+/* PCI Express Capabilities register, device/port type (PCI_EXP_TYPE_* in include/uapi/linux/pci_regs.h) */
+typedef enum PcieType {
+        PCIE_TYPE_ENDPOINT = 0x0,
+        PCIE_TYPE_LEGACY_ENDPOINT = 0x1,
+        PCIE_TYPE_ROOT_PORT = 0x4,
+        PCIE_TYPE_UPSTREAM = 0x5,
+        PCIE_TYPE_DOWNSTREAM = 0x6,
+        PCIE_TYPE_PCIE_TO_PCI = 0x7,
+        PCIE_TYPE_PCI_TO_PCIE = 0x8,
+        PCIE_TYPE_RC_INTEGRATED = 0x9,
+        PCIE_TYPE_RC_EC = 0xa,
+        PCIE_TYPE_NONE = -1,          /* conventional PCI: no PCI Express capability */
+        PCIE_TYPE_UNKNOWN = -2,       /* config space not readable far enough to tell */
+} PcieType;
+
+const char *pcie_type_to_string(PcieType t);
+
+typedef enum AcsState {
+        ACS_UNREADABLE, /* config space cut short (non-root readers get 64 bytes) */
+        ACS_ABSENT,     /* the whole extended space was read and has no ACS capability */
+        ACS_PRESENT,
+} AcsState;
+
+typedef struct PciConfig {
+        uint16_t vendor, device;
+        uint32_t class;
+        uint8_t header_type; /* without the multifunction bit */
+        bool multifunction;
+        uint8_t secondary_bus, subordinate_bus; /* type 1 headers only */
+        PcieType pcie_type;
+        AcsState acs;
+        uint16_t acs_capability, acs_control;
+} PciConfig;
+
+/* Reads what vfiomap needs from a config space dump of len bytes (64, 256 or 4096 in practice). Walks
+ * the capability lists with loop and bounds protection. -EBADMSG when even the 64-byte header is
+ * missing. */
+int pci_config_parse(const uint8_t *buf, size_t len, PciConfig *ret);
+
+/* ---- IOMMU units ---- */
+
+typedef struct IntelIommuCaps {
+        unsigned mgaw;   /* maximum guest address width, bits */
+        unsigned sagaw;  /* supported adjusted guest address widths, bitmask */
+        bool caching_mode;
+        bool interrupt_remapping;
+} IntelIommuCaps;
+
+/* cap and ecap: the contents of intel-iommu/cap and intel-iommu/ecap ("%llx\n", no 0x). */
+int intel_iommu_parse_caps(const char *cap, const char *ecap, IntelIommuCaps *ret);
+/* Parses the single-value hex files (cap, ecap, version...) with optional 0x and trailing newline. */
+int parse_hex_u64(const char *s, uint64_t *ret);
+
+typedef struct AmdIommuCaps {
+        uint64_t efr, efr2;
+        bool has_efr2;
+        unsigned hats;          /* EFR bits 11:10 */
+        int address_width;      /* 48, 57, 64, or -1 for the reserved encoding */
+} AmdIommuCaps;
+
+/* amd-iommu/features: "EFR" or "EFR2:EFR" in hex (drivers/iommu/amd/iommu.c, amd_iommu_show_features). */
+int amd_iommu_parse_features(const char *s, AmdIommuCaps *ret);
+
+/* ---- /proc/iomem ---- */
+
+typedef struct IomemEntry {
+        uint64_t start, end;
+        unsigned depth; /* indentation level, two spaces each */
+        char *name;
+} IomemEntry;
+
+/* Parses the whole file into a newly allocated array. Lines that do not parse are skipped and counted in
+ * *ret_n_bad. *ret_zeroed is set when every range is 0-0 (what a non-root reader sees). */
+int iomem_parse(const char *buf, size_t len, IomemEntry **ret, size_t *ret_n, size_t *ret_n_bad, bool *ret_zeroed);
+void iomem_free(IomemEntry *e, size_t n);
+
+/* ---- /proc/cpuinfo ---- */
+
+/* The first "vendor_id" value ("GenuineIntel", "AuthenticAMD"); on arm64, where there is none, "ARM" when
+ * a "CPU implementer" line exists. Returns a newly allocated string or -ENOENT. */
+int cpuinfo_parse_vendor(const char *buf, size_t len, char **ret);
+
+/* ---- PCI addresses ---- */
+
+#define PCI_ADDRESS_MAX 16 /* "10000:00:1f.7" with VMD's five-digit domains, plus NUL */
+
+typedef struct PciAddress {
+        uint32_t domain;
+        uint8_t bus, slot, function;
+} PciAddress;
+
+/* "dddd:bb:ss.f", lowercase or uppercase hex; a domain of 4 or 5 hex digits. */
+int pci_address_parse(const char *s, PciAddress *ret);
+void pci_address_format(const PciAddress *a, char buf[static PCI_ADDRESS_MAX]);
+bool pci_address_is_valid(const char *s);
+int pci_address_compare(const PciAddress *a, const PciAddress *b);
