@@ -5,6 +5,7 @@
  * return values or a negative errno, and never log, allocate globals or touch the file system, so they can
  * be fuzzed and tested on real lines. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,13 +53,16 @@ typedef struct ResourceLine {
 /* Parses the whole file: lines of "0x%016llx 0x%016llx 0x%016llx" (drivers/pci/pci-sysfs.c,
  * resource_show). Stores up to max lines in ret, sets *ret_n. A line that does not parse, or a final
  * line cut short, is -EBADMSG with *ret_n holding the lines read before it (the caller records a warning
- * and keeps those). */
+ * and keeps those); more than max lines is -E2BIG with the first max kept; an empty file is -ENODATA.
+ * Values are kept as printed: a line with start > end is an empty resource, not an error. */
 int resource_parse(const char *buf, size_t len, ResourceLine *ret, size_t max, size_t *ret_n);
 
 /* Where a bridge's windows sit in that file. With CONFIG_PCI_IOV lines 7-12 are SR-IOV BARs and the
  * windows are 13/14/15; without it they are 7/8/9 (include/linux/pci.h, PCI_BRIDGE_RESOURCES). Decided
- * from the line count and the WINDOW flag, never guessed: returns the index of the I/O window line or
- * -ENOENT when the file holds no bridge windows. */
+ * from the line count alone (17 or 11 lines: only a device with a subordinate bus prints its windows; the
+ * kernel sets no IORESOURCE_WINDOW flag on them), never guessed: returns the index of the I/O window line
+ * or -ENOENT when the file holds no bridge windows. The three lines may still be zero (window closed).
+ * For a CardBus bridge (header type 2) the four lines are I/O 0, I/O 1, memory 0, memory 1 instead. */
 int resource_bridge_window_base(const ResourceLine *lines, size_t n);
 
 /* ---- config space ---- */
@@ -90,6 +94,8 @@ typedef enum PcieType {
         PCIE_TYPE_UNKNOWN = -2,       /* config space not readable far enough to tell */
 } PcieType;
 
+/* "endpoint", "root-port", ..., "conventional-pci", "unknown"; "reserved" for the encodings the
+ * specification leaves unused. Never NULL. */
 const char *pcie_type_to_string(PcieType t);
 
 typedef enum AcsState {
@@ -97,6 +103,9 @@ typedef enum AcsState {
         ACS_ABSENT,     /* the whole extended space was read and has no ACS capability */
         ACS_PRESENT,
 } AcsState;
+
+/* "unreadable", "absent", "present" */
+const char *acs_state_to_string(AcsState s);
 
 typedef struct PciConfig {
         uint16_t vendor, device;
@@ -110,8 +119,10 @@ typedef struct PciConfig {
 } PciConfig;
 
 /* Reads what vfiomap needs from a config space dump of len bytes (64, 256 or 4096 in practice). Walks
- * the capability lists with loop and bounds protection. -EBADMSG when even the 64-byte header is
- * missing. */
+ * the capability lists with loop and bounds protection, as the kernel does: a looping or broken list
+ * means "no such capability". pcie_type is PCIE_TYPE_UNKNOWN only when the list leads past len. acs:
+ * ABSENT for conventional PCI devices; for PCI Express ones UNREADABLE unless the extended space was read
+ * (len > 256) far enough to decide. -EBADMSG when even the 64-byte header is missing. */
 int pci_config_parse(const uint8_t *buf, size_t len, PciConfig *ret);
 
 /* ---- IOMMU units ---- */
@@ -135,7 +146,18 @@ typedef struct AmdIommuCaps {
         int address_width;      /* 48, 57, 64, or -1 for the reserved encoding */
 } AmdIommuCaps;
 
-/* amd-iommu/features: "EFR" or "EFR2:EFR" in hex (drivers/iommu/amd/iommu.c, amd_iommu_show_features). */
+/* amd-iommu/features (drivers/iommu/amd/init.c, amd_iommu_show_features()) in hex: "EFR" on old kernels,
+ * then "EFR2:EFR", and "EFR:EFR2" on current ones, where the driver prints its global copy of the
+ * registers. The text does not say which order it is in. */
+typedef enum AmdFeaturesOrder {
+        AMD_FEATURES_AUTO,       /* decide from the values: fine while one half is zero, else -ENOTUNIQ */
+        AMD_FEATURES_EFR2_FIRST, /* "%llx:%llx", features2, features */
+        AMD_FEATURES_EFR_FIRST,  /* "%llx:%llx", amd_iommu_efr, amd_iommu_efr2 */
+        _AMD_FEATURES_ORDER_MAX,
+} AmdFeaturesOrder;
+
+int amd_iommu_parse_features_order(const char *s, AmdFeaturesOrder order, AmdIommuCaps *ret);
+/* AMD_FEATURES_AUTO: -ENOTUNIQ when the halves differ and both are non-zero, so the order matters. */
 int amd_iommu_parse_features(const char *s, AmdIommuCaps *ret);
 
 /* ---- /proc/iomem ---- */
@@ -147,8 +169,16 @@ typedef struct IomemEntry {
 } IomemEntry;
 
 /* Parses the whole file into a newly allocated array. Lines that do not parse are skipped and counted in
- * *ret_n_bad. *ret_zeroed is set when every range is 0-0 (what a non-root reader sees). */
-int iomem_parse(const char *buf, size_t len, IomemEntry **ret, size_t *ret_n, size_t *ret_n_bad, bool *ret_zeroed);
+ * *ret_n_bad: garbage, start > end, odd indentation, a line nested more than one level below the entry
+ * before it, a last line without its newline. *ret_zeroed is set when every range is 0-0 (what a non-root
+ * reader sees). ret_n_bad and ret_zeroed may be NULL. */
+int iomem_parse(
+                const char *buf,
+                size_t len,
+                IomemEntry **ret,
+                size_t *ret_n,
+                size_t *ret_n_bad,
+                bool *ret_zeroed);
 void iomem_free(IomemEntry *e, size_t n);
 
 /* ---- /proc/cpuinfo ---- */
