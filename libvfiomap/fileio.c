@@ -6,11 +6,26 @@
 #include "fileio.h"
 #include "util.h"
 
-static void trace(const Reader *r, const char *relpath) {
-        /* A failed allocation here only makes a snapshot miss a file; the read itself goes on. */
-        if (r->trace && !strv_contains(*r->trace, relpath))
-                (void) strv_extend(r->trace, relpath);
+void path_list_done(PathList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->paths[i]);
+        free(l->paths);
+        *l = (PathList) {};
 }
+
+void reader_trace(const Reader *r, const char *relpath) {
+        char *c;
+
+        /* A failed allocation here only makes a snapshot miss a file; the read itself goes on. */
+        if (!r->trace)
+                return;
+        if (!GREEDY_REALLOC(r->trace->paths, r->trace->allocated, r->trace->n + 1))
+                return;
+        c = strdup(relpath);
+        if (c)
+                r->trace->paths[r->trace->n++] = c;
+}
+
 
 char *reader_path(const Reader *r, const char *relpath) {
         char *p;
@@ -73,7 +88,7 @@ int reader_read_file(const Reader *r, const char *relpath, size_t max, char **re
                 return fd;
         k = read_fd(fd, max, ret, ret_size);
         if (k >= 0)
-                trace(r, relpath);
+                reader_trace(r, relpath);
         return k;
 }
 
@@ -117,13 +132,13 @@ int reader_read_binary(const Reader *r, const char *relpath, size_t max, uint8_t
                         break;
                 size += n;
         }
-        trace(r, relpath);
+        reader_trace(r, relpath);
         *ret = TAKE_PTR(buf);
         *ret_size = size;
         return 0;
 }
 
-int reader_readlink(const Reader *r, const char *relpath, char **ret) {
+static int readlink_malloc(const Reader *r, const char *relpath, char **ret) {
         _cleanup_free_ char *p = reader_path(r, relpath);
         _cleanup_free_ char *buf = NULL;
         size_t l = 256;
@@ -148,9 +163,19 @@ int reader_readlink(const Reader *r, const char *relpath, char **ret) {
                         return -ENAMETOOLONG;
                 l *= 2;
         }
-        trace(r, relpath);
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int reader_readlink_untraced(const Reader *r, const char *relpath, char **ret) {
+        return readlink_malloc(r, relpath, ret);
+}
+
+int reader_readlink(const Reader *r, const char *relpath, char **ret) {
+        int k = readlink_malloc(r, relpath, ret);
+        if (k >= 0)
+                reader_trace(r, relpath);
+        return k;
 }
 
 int reader_readlink_basename(const Reader *r, const char *relpath, char **ret) {
@@ -182,7 +207,7 @@ DIR *reader_opendir(const Reader *r, const char *relpath) {
         }
         d = opendir(p);
         if (d)
-                trace(r, relpath);
+                reader_trace(r, relpath);
         return d;
 }
 
@@ -217,6 +242,16 @@ int reader_list_dir(const Reader *r, const char *relpath, char ***ret) {
         strv_sort(l);
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+void reader_trace_entries(const Reader *r, const char *relpath, char *const *entries) {
+        if (!r->trace)
+                return;
+        STRV_FOREACH(e, entries) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf_safe(&p, "%s/%s", relpath, *e) >= 0)
+                        reader_trace(r, p);
+        }
 }
 
 /* Appends component c to the normalised relative path p (no leading or trailing slash), handling "." and

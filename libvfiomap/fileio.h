@@ -10,10 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Paths read, in the order read; duplicates are possible and removed by the consumer (appending must stay
+ * O(1): a large host reads ~100,000 paths). */
+typedef struct PathList {
+        char **paths;
+        size_t n;
+        size_t allocated;
+} PathList;
+
+void path_list_done(PathList *l);
+
 typedef struct Reader {
         const char *root; /* "" for "/", else the root without trailing slash */
-        char ***trace;    /* when non-NULL, every relative path read is appended */
+        PathList *trace;  /* when non-NULL, every relative path read is appended */
 } Reader;
+
+/* Records relpath as read (for paths found without reading them through the reader). */
+void reader_trace(const Reader *r, const char *relpath);
+/* readlink() without recording the path, for scans where only some links matter (/proc/PID/fd). */
+int reader_readlink_untraced(const Reader *r, const char *relpath, char **ret);
 
 /* Builds root + "/" + relpath into a new string. */
 char *reader_path(const Reader *r, const char *relpath);
@@ -28,8 +43,11 @@ int reader_readlink(const Reader *r, const char *relpath, char **ret);
 /* The last path component of a symlink's target ("../../bus/pci/drivers/vfio-pci" -> "vfio-pci"). */
 int reader_readlink_basename(const Reader *r, const char *relpath, char **ret);
 DIR *reader_opendir(const Reader *r, const char *relpath);
-/* Sorted names of a directory's entries, without "." and "..". */
+/* Sorted names of a directory's entries, without "." and "..". Only the directory is traced: call
+ * reader_trace_entries() when the entries themselves are facts (group members), not when they are a
+ * search space (/proc). */
 int reader_list_dir(const Reader *r, const char *relpath, char ***ret);
+void reader_trace_entries(const Reader *r, const char *relpath, char *const *entries);
 /* Resolves a symlink relative to the directory holding it into a normalised root-relative path
  * ("sys/bus/pci/devices/0000:00:01.0" -> "sys/devices/pci0000:00/0000:00:01.0"). Follows at most 32
  * links; -ELOOP beyond, -EXDEV when a link escapes the root. */

@@ -111,6 +111,8 @@ typedef struct Host {
         size_t n_units;
         bool allow_unsafe_interrupts;
         char *cpu_vendor;       /* "GenuineIntel", "AuthenticAMD", "ARM", NULL if unknown */
+        int cpu_phys_bits;      /* "address sizes: N bits physical" of /proc/cpuinfo, -1 if unknown */
+        int kernel_major, kernel_minor; /* from proc/sys/kernel/osrelease, -1 if unknown */
         IomemEntry *iomem;
         size_t n_iomem;
         bool iomem_zeroed;
@@ -119,10 +121,10 @@ typedef struct Host {
         char **warnings;        /* host-wide problems (unreadable directories, /proc/iomem...) */
 } Host;
 
+#include "fileio.h"
+
 /* Every path (relative to the root) the loader opened, read or readlink()ed, for `vfiomapctl snapshot`. */
-typedef struct HostTrace {
-        char **paths;
-} HostTrace;
+typedef PathList HostTrace;
 
 int host_load(const char *root, Host **ret);
 /* As host_load(), recording every path read into trace (may be NULL). */
@@ -132,7 +134,6 @@ static inline void host_freep(Host **h) {
         if (*h)
                 (void) host_free(*h);
 }
-void host_trace_done(HostTrace *t);
 
 /* Re-reads one device in place (added, changed, rebound) or drops it when its directory is gone; then
  * re-reads the group it belongs to and belonged to, and the unit links. Returns 1 when something the model

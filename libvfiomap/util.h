@@ -21,6 +21,19 @@
 #define _likely_(x) (__builtin_expect(!!(x), 1))
 #define _unlikely_(x) (__builtin_expect(!!(x), 0))
 
+/* x equals one of the listed ints. */
+#define IN_SET(x, ...)                                                                                  \
+        ({                                                                                              \
+                const int _set_[] = { __VA_ARGS__ };                                                    \
+                bool _found_ = false;                                                                   \
+                for (size_t _i_ = 0; _i_ < sizeof(_set_) / sizeof(_set_[0]); _i_++)                    \
+                        if ((x) == _set_[_i_]) {                                                        \
+                                _found_ = true;                                                         \
+                                break;                                                                  \
+                        }                                                                               \
+                _found_;                                                                                \
+        })
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -124,7 +137,7 @@ char *strstrip_trailing(char *s);
 #define ADDR_STRLEN (2 + 16 + 1)
 const char *format_addr(char buf[static ADDR_STRLEN], uint64_t a);
 /* "1.5 GiB", "512 MiB", "4 KiB", "17 B": the largest binary unit that keeps one decimal. */
-#define SIZE_STRLEN 32
+#define SIZE_STRLEN 48
 const char *format_size(char buf[static SIZE_STRLEN], uint64_t bytes);
 
 /* Parses an unsigned 64-bit integer in base (0: auto with 0x prefix); the whole string must be used. */

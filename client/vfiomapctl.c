@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <locale.h>
+#include <stdarg.h>
+
+#include "host-json.h"
+#include "util.h"
+#include "vfiomapctl.h"
+
+static const char *program_name = "vfiomapctl";
+
+static void log_va(const char *prefix, const char *format, va_list ap) {
+        fprintf(stderr, "%s: %s", program_name, prefix);
+        vfprintf(stderr, format, ap);
+        fputc('\n', stderr);
+}
+
+int log_error_errno(int error, const char *format, ...) {
+        va_list ap;
+        int saved = errno;
+
+        /* Like systemd's, %m in format expands to the error's text. */
+        errno = error < 0 ? -error : error;
+        va_start(ap, format);
+        log_va("", format, ap);
+        va_end(ap);
+        errno = saved;
+        return error < 0 ? error : -error;
+}
+
+void log_warning(const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        log_va("warning: ", format, ap);
+        va_end(ap);
+}
+
+int context_load_host(Context *c, Host **ret) {
+        int k;
+
+        k = host_load(c->root ?: "/", ret);
+        if (k < 0)
+                return log_error_errno(k, "Failed to read the host model from %s: %m", c->root ?: "/");
+        return 0;
+}
+
+int context_describe(Context *c, json_object **ret) {
+        _cleanup_(host_freep) Host *h = NULL;
+        int k;
+
+        if (!c->root)
+                return bus_describe(c, ret);
+        k = context_load_host(c, &h);
+        if (k < 0)
+                return k;
+        *ret = host_to_json(h);
+        return *ret ? 0 : log_error_errno(ENOMEM, "%m");
+}
+
+int print_json(const Context *c, json_object *j) {
+        int flags = c->json == JSON_SHORT ? JSON_C_TO_STRING_PLAIN
+                                          : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
+        const char *s;
+
+        s = json_object_to_json_string_ext(j, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s) {
+                json_object_put(j);
+                return log_error_errno(ENOMEM, "Failed to format JSON: %m");
+        }
+        puts(s);
+        json_object_put(j);
+        return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+}
+
+static int help(void) {
+        printf("%s [OPTIONS...] COMMAND ...\n\n"
+               "Inspect PCI devices, IOMMU groups and guest layouts for VFIO passthrough.\n\n"
+               "Host commands:\n"
+               "  devices                 List PCI devices with driver, group and IOMMU unit\n"
+               "  device ADDRESS          Show one PCI device (BARs, windows, ACS, SR-IOV)\n"
+               "  groups                  List IOMMU groups: members, reserved regions, viability\n"
+               "  group NUMBER            Show one IOMMU group and why its members share it\n"
+               "  iommu                   List IOMMU units with address width and interrupt remapping\n"
+               "  snapshot DEST           Copy the files the model reads into DEST (a directory\n"
+               "                          or a .tar.gz) for a bug report; replay with --root DEST\n"
+               "\nVM commands:\n"
+               "  layout FILE             Compute the guest physical layout of a VM from its libvirt\n"
+               "                          domain XML or JSON spec (- for standard input)\n"
+               "\nOptions:\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the package version\n"
+               "     --root=DIR           Read the host model from DIR instead of asking vfiomapd\n"
+               "                          (--root=/ reads this host's /sys, /proc and /dev)\n"
+               "     --json=pretty|short  Print JSON (--json alone: pretty)\n"
+               "     --no-legend          Print no header and no summary line\n"
+               "     --svg=FILE           layout: also draw the address map as an SVG picture\n"
+               "\nSee the vfiomapctl(1) man page for details.\n",
+               program_name);
+        return 0;
+}
+
+typedef struct Verb {
+        const char *name;
+        unsigned min_args, max_args; /* including the verb itself */
+        VerbFunction run;
+} Verb;
+
+static const Verb verbs[] = {
+        { "devices", 1, 1, verb_devices },
+        { "device", 2, 2, verb_device },
+        { "groups", 1, 1, verb_groups },
+        { "group", 2, 2, verb_group },
+        { "iommu", 1, 1, verb_iommu },
+        { "snapshot", 2, 2, verb_snapshot },
+        { "layout", 2, 2, verb_layout },
+};
+
+static int parse_argv(int argc, char *argv[], Context *c) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_ROOT,
+                ARG_JSON,
+                ARG_NO_LEGEND,
+                ARG_SVG,
+                ARG_DRY_RUN,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "json", optional_argument, NULL, ARG_JSON },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "svg", required_argument, NULL, ARG_SVG },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                {},
+        };
+        int opt;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PACKAGE_STRING);
+                        return 0;
+                case ARG_ROOT:
+                        if (isempty(optarg))
+                                return log_error_errno(EINVAL, "--root= needs a directory.");
+                        c->root = optarg;
+                        break;
+                case ARG_JSON:
+                        if (!optarg || streq(optarg, "pretty"))
+                                c->json = JSON_PRETTY;
+                        else if (streq(optarg, "short"))
+                                c->json = JSON_SHORT;
+                        else if (streq(optarg, "off"))
+                                c->json = JSON_OFF;
+                        else
+                                return log_error_errno(EINVAL, "Unknown JSON mode \"%s\": use pretty, short or off.",
+                                                       optarg);
+                        break;
+                case ARG_NO_LEGEND:
+                        c->legend = false;
+                        break;
+                case ARG_SVG:
+                        c->svg = optarg;
+                        break;
+                case ARG_DRY_RUN:
+                        c->dry_run = true;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option %d.", opt);
+                }
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        Context c = { .legend = true };
+        const char *name;
+        int k;
+
+        (void) setlocale(LC_ALL, "");
+        k = parse_argv(argc, argv, &c);
+        if (k <= 0)
+                return k < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        argc -= optind;
+        argv += optind;
+        name = argc > 0 ? argv[0] : NULL;
+        if (!name) {
+                log_error_errno(EINVAL, "A command is needed; see --help.");
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                const Verb *v = verbs + i;
+
+                if (!streq(v->name, name))
+                        continue;
+                if ((unsigned) argc < v->min_args) {
+                        log_error_errno(EINVAL, "Too few arguments for \"%s\"; see --help.", name);
+                        return EXIT_USAGE;
+                }
+                if ((unsigned) argc > v->max_args) {
+                        log_error_errno(EINVAL, "Too many arguments for \"%s\"; see --help.", name);
+                        return EXIT_USAGE;
+                }
+                k = v->run(argc, argv, &c);
+                /* Verbs return a negative errno on failure or a non-negative exit status. */
+                return k < 0 ? EXIT_FAILURE : k;
+        }
+        log_error_errno(EINVAL, "Unknown command \"%s\"; see --help.", name);
+        return EXIT_USAGE;
+}

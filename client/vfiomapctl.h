@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What every verb of vfiomapctl shares: the parsed global options and the way to reach the host model
+ * (a root directory offline, the daemon otherwise). One file per verb family implements the verbs. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "host.h"
+#include "json-util.h"
+
+typedef enum JsonMode {
+        JSON_OFF,
+        JSON_PRETTY,
+        JSON_SHORT,
+} JsonMode;
+
+typedef struct Context {
+        const char *root;       /* --root DIR: offline, read this tree; NULL: ask vfiomapd */
+        JsonMode json;          /* --json[=pretty|short] */
+        bool legend;            /* false with --no-legend */
+        const char *svg;        /* --svg FILE (layout) */
+        bool dry_run;           /* --dry-run (apply) */
+} Context;
+
+/* Exit statuses beyond EXIT_SUCCESS/EXIT_FAILURE. Documented in vfiomapctl(1). */
+#define EXIT_USAGE 2            /* bad command line */
+#define EXIT_VERDICT_WARNING 10 /* layout: the VM fits, with warnings */
+#define EXIT_VERDICT_ERROR 11   /* layout: the VM does not fit */
+
+typedef int (*VerbFunction)(int argc, char *argv[], Context *c);
+
+/* Loads the host model from --root. Logs and returns negative errno. Without --root this is an error:
+ * verbs that need the model itself (snapshot) read "/" explicitly, the others use context_describe(). */
+int context_load_host(Context *c, Host **ret);
+
+/* The whole host as the JSON document of proto/host-json.md (keys "devices", "groups", "iommu",
+ * "warnings", ...): offline from the model under --root, otherwise from vfiomapd's Describe(). Every host
+ * verb renders from this, so both paths print the same. Logs and returns negative errno. */
+int context_describe(Context *c, json_object **ret);
+
+/* Prints j (consumed) according to c->json, followed by a newline. */
+int print_json(const Context *c, json_object *j);
+
+/* Error output in one style: "vfiomapctl: message". Returns -abs(error) so callers can return it. */
+int log_error_errno(int error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void log_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* client/bus.c: talking to vfiomapd on the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the default socket). */
+int bus_describe(Context *c, json_object **ret);
+
+/* Verbs, one file per family. */
+int verb_devices(int argc, char *argv[], Context *c);
+int verb_device(int argc, char *argv[], Context *c);
+int verb_groups(int argc, char *argv[], Context *c);
+int verb_group(int argc, char *argv[], Context *c);
+int verb_iommu(int argc, char *argv[], Context *c);
+int verb_snapshot(int argc, char *argv[], Context *c);
+int verb_layout(int argc, char *argv[], Context *c); /* client/verb-layout.c */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Facts derived from the loaded model: group viability and the reasons a group has several members. */
+
+#include "host.h"
+#include "util.h"
+
+bool driver_is_vfio_safe(const char *driver) {
+        /* The drivers that set driver_managed_dma (vfio_pci_core based variants are all named *vfio-pci or
+         * *vfio_pci), plus pcieport, which does no DMA of its own (drivers/vfio/group.c and
+         * drivers/pci/pcie/portdrv.c). */
+        if (!driver)
+                return true;
+        return streq(driver, "vfio-pci") || streq(driver, "pci-stub") || streq(driver, "pcieport") ||
+               endswith(driver, "-vfio-pci") || endswith(driver, "_vfio_pci") || endswith(driver, "vfio-pci-core");
+}
+
+int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker **ret) {
+        Blocker *b = NULL;
+        size_t n = 0;
+
+        STRV_FOREACH(m, g->devices) {
+                const Device *d = host_find_device(h, *m);
+                Blocker *nb;
+
+                if (!d || driver_is_vfio_safe(d->driver) || strv_contains(assigned, *m))
+                        continue;
+                nb = realloc(b, sizeof(Blocker) * (n + 1));
+                if (!nb) {
+                        free(b);
+                        return -ENOMEM;
+                }
+                b = nb;
+                b[n++] = (Blocker) { .device = d->address, .driver = d->driver };
+        }
+        *ret = b;
+        return (int) n;
+}
+
+bool group_is_viable(const Host *h, const Group *g) {
+        STRV_FOREACH(m, g->devices) {
+                const Device *d = host_find_device(h, *m);
+                if (d && !driver_is_vfio_safe(d->driver))
+                        return false;
+        }
+        return true;
+}
+
+static const char *const shared_reason_table[_SHARED_REASON_MAX] = {
+        [SHARED_DMA_ALIAS] = "dma-alias",
+        [SHARED_NO_ACS] = "no-acs",
+        [SHARED_MULTIFUNCTION] = "multifunction",
+        [SHARED_UNKNOWN] = "unknown",
+};
+
+const char *shared_reason_to_string(SharedReason r) {
+        return r >= 0 && r < _SHARED_REASON_MAX ? shared_reason_table[r] : NULL;
+}
+
+bool device_acs_isolates(const Device *d) {
+        return d->config_read && d->config.acs == ACS_PRESENT &&
+               (d->config.acs_control & PCI_ACS_ISOLATION) == PCI_ACS_ISOLATION;
+}
+
+bool device_is_bridge(const Device *d) {
+        /* Class 0x0604 (PCI-to-PCI) and 0x0609 (semi-transparent); host bridges (0x0600) have no
+         * secondary bus in sysfs. */
+        return (d->class >> 8) == 0x0604 || (d->class >> 8) == 0x0609;
+}
+
+static bool is_member(const Group *g, const char *address) {
+        return address && strv_contains(g->devices, address);
+}
+
+static int add_reason(SharedBecause **list, size_t *n, SharedReason reason, const char *device) {
+        SharedBecause *nl;
+
+        for (size_t i = 0; i < *n; i++)
+                if ((*list)[i].reason == reason && streq((*list)[i].device, device))
+                        return 0;
+        nl = realloc(*list, sizeof(SharedBecause) * (*n + 1));
+        if (!nl)
+                return -ENOMEM;
+        *list = nl;
+        (*list)[(*n)++] = (SharedBecause) { .reason = reason, .device = device };
+        return 0;
+}
+
+/* A conventional (non-PCIe) device behind a PCIe-to-PCI bridge issues DMA with the bridge's requester ID
+ * (drivers/pci/search.c, pci_for_each_dma_alias): returns that bridge if it is in the group. */
+static const Device *alias_bridge(const Host *h, const Group *g, const Device *d) {
+        const Device *p = d;
+
+        for (unsigned depth = 0; p && depth < 256; depth++) {
+                const Device *parent = host_find_device(h, p->parent);
+
+                if (!parent)
+                        return NULL;
+                if (parent->config_read && parent->config.pcie_type == PCIE_TYPE_PCIE_TO_PCI &&
+                    is_member(g, parent->address))
+                        return parent;
+                /* Only conventional devices (and conventional bridges below the PCIe-to-PCI bridge)
+                 * alias; a PCIe device starts its own requester ID. */
+                if (!p->config_read || p->config.pcie_type != PCIE_TYPE_NONE)
+                        return NULL;
+                p = parent;
+        }
+        return NULL;
+}
+
+static int shared_compare(const void *a, const void *b) {
+        const SharedBecause *x = a, *y = b;
+        if (x->reason != y->reason)
+                return x->reason < y->reason ? -1 : 1;
+        return strcmp(x->device, y->device);
+}
+
+int group_shared_because(const Host *h, const Group *g, SharedBecause **ret) {
+        _cleanup_free_ SharedBecause *list = NULL;
+        size_t n = 0;
+        const char *anchor = NULL;
+        int k;
+
+        *ret = NULL;
+        if (strv_length(g->devices) < 2)
+                return 0;
+
+        /* Explain each member by the edge that joined it to the group, following the kernel's order in
+         * pci_device_group() (drivers/iommu/iommu.c): DMA alias, then a non-isolating bridge upstream,
+         * then the other functions of a multifunction slot. The member at the top of the group joined
+         * nobody and needs no explanation. */
+        STRV_FOREACH(m, g->devices) {
+                const Device *d = host_find_device(h, *m), *bridge, *parent;
+
+                if (!d)
+                        continue;
+                bridge = alias_bridge(h, g, d);
+                if (bridge) {
+                        k = add_reason(&list, &n, SHARED_DMA_ALIAS, bridge->address);
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
+                parent = host_find_device(h, d->parent);
+                if (parent && is_member(g, parent->address) && !device_acs_isolates(parent)) {
+                        k = add_reason(&list, &n, SHARED_NO_ACS, parent->address);
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
+                if (d->addr.function != 0 && !device_acs_isolates(d)) {
+                        char fn0[PCI_ADDRESS_MAX];
+                        PciAddress a = d->addr;
+                        const Device *f0;
+
+                        a.function = 0;
+                        pci_address_format(&a, fn0);
+                        f0 = host_find_device(h, fn0);
+                        if (f0 && is_member(g, f0->address)) {
+                                k = add_reason(&list, &n, SHARED_MULTIFUNCTION, f0->address);
+                                if (k < 0)
+                                        return k;
+                                continue;
+                        }
+                }
+                /* Siblings on one bus below a non-isolating bridge that is itself not in the group
+                 * (a root bus without ACS, a bridge with a quirk) end up here too. */
+                if (!anchor) {
+                        anchor = d->address;
+                        continue;
+                }
+                /* Another function of the anchor's slot (function 0 absent from the group) or a
+                 * sibling: the kernel had a reason we cannot see (quirk, alias). */
+                k = add_reason(&list, &n, SHARED_UNKNOWN, d->address);
+                if (k < 0)
+                        return k;
+        }
+        if (n > 1)
+                qsort(list, n, sizeof(SharedBecause), shared_compare);
+        *ret = TAKE_PTR(list);
+        return (int) n;
+}
+
+const char *group_iommu(const Host *h, const Group *g) {
+        STRV_FOREACH(m, g->devices) {
+                const Device *d = host_find_device(h, *m);
+                if (d && d->iommu)
+                        return d->iommu;
+        }
+        return NULL;
+}
