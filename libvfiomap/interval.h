@@ -37,6 +37,11 @@ int range_set_subtract(RangeSet *dst, const RangeSet *a, const RangeSet *b);
 int range_set_intersect(RangeSet *dst, const RangeSet *a, const RangeSet *b);
 bool range_set_contains(const RangeSet *s, uint64_t addr);
 bool range_set_overlaps(const RangeSet *s, uint64_t start, uint64_t end);
+/* The first (lowest) range of s that overlaps [start, end], NULL when none. O(log n). The pointer is valid
+ * until s is modified. */
+const Range *range_set_find_overlap(const RangeSet *s, uint64_t start, uint64_t end);
+/* Canonical sets are equal exactly when their arrays are. */
+bool range_set_equal(const RangeSet *a, const RangeSet *b);
 /* Total number of addresses; saturates at UINT64_MAX for the full 2^64 space. */
 uint64_t range_set_size(const RangeSet *s);
 

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfiomapctl layout FILE: the guest physical layout of one VM on this host, from its libvirt domain XML or
+ * JSON spec. The exit status carries the verdict so hooks and scripts need not parse the output. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "util.h"
+#include "vfiomapctl.h"
+#include "vmspec.h"
+
+/* Reads FILE ("-" for stdin) up to one byte more than a spec may have, so an oversized input is told
+ * apart from one that fits exactly. */
+static int read_input(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, max = VMSPEC_INPUT_MAX + 1;
+
+        if (streq(path, "-"))
+                fd = dup(STDIN_FILENO);
+        else
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (size < max) {
+                ssize_t n = read(fd, buf + size, max - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (size > VMSPEC_INPUT_MAX)
+                return -EFBIG;
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+static int write_svg(const char *path, const char *svg) {
+        _cleanup_fclose_ FILE *f = NULL;
+
+        f = streq(path, "-") ? fdopen(dup(STDOUT_FILENO), "w") : fopen(path, "we");
+        if (!f)
+                return -errno;
+        if (fputs(svg, f) < 0 || fflush(f) != 0)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+static int verdict_exit_status(Verdict v) {
+        switch (v) {
+        case VERDICT_OK: return EXIT_SUCCESS;
+        case VERDICT_WARNING: return EXIT_VERDICT_WARNING;
+        default: return EXIT_VERDICT_ERROR;
+        }
+}
+
+int verb_layout(int argc, char *argv[], Context *c) {
+        _cleanup_(host_freep) Host *h = NULL;
+        _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+        _cleanup_(layout_freep) Layout *l = NULL;
+        _cleanup_free_ char *input = NULL, *error = NULL, *svg = NULL;
+        const char *path = argv[1];
+        size_t size = 0;
+        int r;
+
+        r = read_input(path, &input, &size);
+        if (r == -EFBIG)
+                return log_error_errno(r, "%s is larger than %u bytes; that is no VM description.",
+                                       streq(path, "-") ? "Standard input" : path, VMSPEC_INPUT_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", streq(path, "-") ? "standard input" : path);
+
+        r = vmspec_parse(input, size, &spec, &error);
+        if (r == -ENOMEM)
+                return log_error_errno(r, "Failed to parse %s: %m", path);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", streq(path, "-") ? "<stdin>" : path,
+                                       error ?: "cannot be parsed");
+
+        r = context_load_host(c, &h);
+        if (r < 0)
+                return r;
+
+        r = layout_compute(h, spec, &l);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the layout: %m");
+
+        if (c->svg) {
+                r = layout_to_svg(l, &svg);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to draw the layout: %m");
+                r = write_svg(c->svg, svg);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write %s: %m", c->svg);
+        }
+
+        if (c->json != JSON_OFF) {
+                json_object *j = NULL;
+                r = layout_to_json(l, &j);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to encode the layout: %m");
+                r = print_json(c, j);
+                if (r < 0)
+                        return r;
+        } else if (!(c->svg && streq(c->svg, "-"))) {
+                r = layout_report(l, stdout);
+                if (r < 0 || fflush(stdout) != 0)
+                        return log_error_errno(r < 0 ? r : -errno, "Failed to write the report: %m");
+        }
+
+        return verdict_exit_status(l->verdict);
+}

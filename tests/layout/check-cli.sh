@@ -1,0 +1,97 @@
+#!/bin/sh
+# vfiomapctl layout end to end on the sample hosts (tests/hosts/*.host built with mkhost): the exit status
+# carries the verdict, --json follows proto/layout-json.md, --svg draws a picture rsvg-convert can render,
+# and bad input is refused with a message. TAP.
+set -u
+. "$top_srcdir/tests/lib.sh"
+
+MKHOST="$top_builddir/tests/mkhost"
+cases="$top_srcdir/tests/layout/cli"
+[ -x "$VFIOMAPCTL" ] || skip_all "vfiomapctl is not built"
+[ -x "$MKHOST" ] || skip_all "tests/mkhost is not built"
+
+for h in intel-client amd-server; do
+        "$MKHOST" "$top_srcdir/tests/hosts/$h.host" "$tmp/$h" >/dev/null || skip_all "mkhost cannot build $h"
+done
+
+layout() {
+        # layout ROOT ARGS...: runs the client, keeps stdout and stderr, returns its exit status
+        _root=$1
+        shift
+        "$VFIOMAPCTL" --root "$tmp/$_root" "$@" >"$tmp/out" 2>"$tmp/err"
+}
+
+# ---- exit statuses ----
+layout intel-client layout "$cases/intel-gpu.xml"
+is "$?" 0 "ok verdict: exit 0"
+ok "the report starts with the verdict" grep -q '^Verdict: ok' "$tmp/out"
+ok "the report draws the address map" grep -q 'IOMMU width 39 bits' "$tmp/out"
+
+layout intel-client layout "$cases/intel-gpu-46.json"
+is "$?" 10 "warning verdict: exit 10 (EXIT_VERDICT_WARNING)"
+ok "the warning names the code" grep -q 'phys-bits-beyond-iommu-width' "$tmp/out"
+
+layout amd-server layout "$cases/amd-gpu-big.xml"
+is "$?" 11 "error verdict: exit 11 (EXIT_VERDICT_ERROR)"
+ok "the error names the HT hole" grep -q 'amd-ht-hole' "$tmp/out"
+ok "the error names the blocking member" grep -q '0000:03:00.0 is bound to amdgpu' "$tmp/out"
+
+# ---- standard input ----
+layout intel-client layout - <"$cases/intel-gpu.xml"
+is "$?" 0 "reads the domain XML from standard input"
+
+# ---- --json ----
+layout amd-server --json=short layout "$cases/amd-gpu-big.xml"
+is "$?" 11 "--json keeps the verdict's exit status"
+if command -v python3 >/dev/null; then
+        ok "--json is one JSON object with the documented keys" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("machine", "verdict", "problems", "ram", "mmio32", "mmio64", "excluded", "iommu_address_width",
+          "recommendations"):
+    assert k in j, k
+assert j["verdict"] == "error"
+codes = {p["code"] for p in j["problems"]}
+assert {"ram-overlaps-reserved", "amd-ht-hole", "group-not-viable"} <= codes, codes
+for p in j["problems"]:
+    assert p["severity"] in ("info", "warning", "error") and p["message"]
+assert j["ram"] == [{"start": "0x0", "end": "0x7fffffff"}, {"start": "0x100000000", "end": "0x1002fffffff"}], j["ram"]
+for e in j["excluded"]:
+    assert e["start"].startswith("0x") and e["start"] == e["start"].lower()
+    assert int(e["start"], 16) <= int(e["end"], 16)
+    assert e["kind"] in ("direct", "reserved", "msi", "peer-mmio", "iommu-width")
+' "$tmp/out"
+fi
+
+# ---- --svg ----
+layout amd-server --svg "$tmp/map.svg" layout "$cases/amd-gpu-big.xml"
+is "$?" 11 "--svg keeps the verdict's exit status"
+ok "--svg writes an SVG document" grep -q '</svg>' "$tmp/map.svg"
+ok "--svg still prints the report" grep -q '^Verdict: error' "$tmp/out"
+if [ -n "${RSVG_CONVERT:-}" ] && [ -x "$RSVG_CONVERT" ]; then
+        ok "rsvg-convert renders the SVG" "$RSVG_CONVERT" -o "$tmp/map.png" "$tmp/map.svg"
+        ok "the picture is a PNG of a real size" sh -c '
+                [ "$(head -c 8 "$1" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ] &&
+                [ "$(wc -c <"$1")" -gt 10000 ]' sh "$tmp/map.png"
+        if [ -n "${VFIOMAP_KEEP_PNG:-}" ]; then
+                cp "$tmp/map.png" "$VFIOMAP_KEEP_PNG"
+        fi
+else
+        echo "# rsvg-convert not found: SVG rendering not checked"
+fi
+
+# ---- bad input ----
+printf '<domain><name>x</name></domain>' >"$tmp/bad.xml"
+layout intel-client layout "$tmp/bad.xml"
+is "$?" 1 "a bad domain XML fails with exit 1"
+ok "the message names the missing element" grep -q '<memory> is missing' "$tmp/err"
+
+layout intel-client layout "$tmp/does-not-exist.xml"
+is "$?" 1 "a missing file fails with exit 1"
+
+head -c 5000000 /dev/zero | tr '\0' ' ' >"$tmp/huge.json"
+layout intel-client layout "$tmp/huge.json"
+is "$?" 1 "an oversized input is refused"
+ok "the message says why" grep -q 'larger than' "$tmp/err"
+
+done_testing
