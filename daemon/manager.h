@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager owns everything vfiomapd has: the event loop, the bus connection, the uevent monitor, the
+ * host model and the claimed machines. Like systemd's machined, one core file holds the lifecycle
+ * (manager.c), the bus vtables live in one file per object kind (*-dbus.c) and main() is a thin wrapper.
+ *
+ * A Manager without a bus and a monitor (manager_new() + manager_load(), no manager_startup()) is complete
+ * enough for unit tests: claims, releases, the state of machines and the persisted claims file work, and
+ * every emit function does nothing. */
+
+#include "host.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-device.h>
+#include <systemd/sd-event.h>
+
+typedef struct Machine Machine;
+typedef struct PolkitQuery PolkitQuery;
+
+#define VFIOMAP_BUS_NAME "org.vfiomap1"
+#define VFIOMAP_OBJECT_PATH "/org/vfiomap1"
+#define VFIOMAP_DEVICE_PREFIX "/org/vfiomap1/device"
+#define VFIOMAP_GROUP_PREFIX "/org/vfiomap1/group"
+#define VFIOMAP_MACHINE_PREFIX "/org/vfiomap1/machine"
+#define VFIOMAP_MANAGE_ACTION "org.vfiomap1.manage"
+
+/* Queued PropertiesChanged: one entry per object and interface, names merged, flushed once per event loop
+ * iteration. */
+typedef struct PendingChange {
+        char *path;
+        const char *interface;
+        char **names;
+} PendingChange;
+
+/* The values of a bus object's EMITS_CHANGE properties as last announced, to emit a change only when a
+ * value really changed. Kept in a tsearch() tree keyed by object path. */
+typedef struct PropertyCache {
+        char *path;
+        char **values;
+} PropertyCache;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        sd_device_monitor *monitor;
+        sd_event_source *overflow_source; /* watches the monitor socket for ENOBUFS, see udev-monitor.c */
+        sd_event_source *process_source;  /* applies queued uevents once the socket is drained */
+        sd_event_source *retry_source;    /* re-reads devices whose removal sysfs did not show yet */
+        sd_event_source *flush_source;    /* post source: emits queued PropertiesChanged */
+
+        char *root;        /* --root DIR; NULL for the live host */
+        char *runtime_dir; /* where claims.json lives */
+
+        Host *host;
+
+        Machine **machines; /* sorted by name */
+        size_t n_machines;
+
+        /* Uevents received and not applied yet: the addresses concerned, and whether a full rescan is due
+         * (receive buffer overrun or a model that disagrees with the event). */
+        char **dirty;
+        size_t n_dirty, allocated_dirty;
+        char **removed; /* "remove" seen, but sysfs still shows the device: re-read later */
+        unsigned remove_retries;
+        bool rescan_pending;
+
+        PendingChange *changes;
+        size_t n_changes, allocated_changes;
+        void *property_cache; /* tsearch() root of PropertyCache */
+
+        /* Manager properties as last announced. */
+        uint32_t last_n_devices, last_n_groups, last_n_machines;
+        int last_width;
+        char *last_intremap;
+
+        PolkitQuery *polkit_queries;
+
+        /* Statistics, for --debug logging and the benchmark. */
+        uint64_t n_uevents, n_batches, n_rescans;
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Loads the host model (from m->root, or "/") and the persisted claims. Needs no bus. */
+int manager_load(Manager *m);
+/* Connects to the system bus, registers the objects, starts the uevent monitor (not with --root) and
+ * requests the bus name; READY=1 is sent once the name is owned. */
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+static inline bool manager_read_only(const Manager *m) {
+        return !!m->root;
+}
+
+/* ---- machines (claims) ---- */
+Machine *manager_find_machine(Manager *m, const char *name);
+/* The machine owning the group, NULL when it is free. */
+Machine *manager_group_owner(Manager *m, unsigned group);
+Machine *manager_device_owner(Manager *m, const char *address);
+int manager_add_machine(Manager *m, Machine *machine);
+int manager_remove_machine(Manager *m, Machine *machine);
+/* Writes the claims file atomically. */
+int manager_save_claims(Manager *m);
+
+/* ---- the live model ---- */
+/* Records a uevent for a PCI device; the model is updated once the receive queue is drained. */
+int manager_queue_uevent(Manager *m, const char *address, bool remove);
+int manager_queue_rescan(Manager *m);
+/* Applies everything queued now (normally done by an idle-priority event source). */
+int manager_process_uevents(Manager *m);
+/* Re-evaluates every machine against the model, announcing state changes. */
+int manager_update_machines(Manager *m);
+
+/* ---- bus emission helpers: no-ops without a bus ---- */
+int manager_queue_properties_changed(Manager *m, const char *path, const char *interface, const char *name);
+int manager_flush_properties_changed(Manager *m);
+/* Compares values (a NULL-terminated list parallel to names) with what was last announced for path and
+ * queues PropertiesChanged for the names whose value differs. Takes ownership of values. */
+int manager_announce_values(
+        Manager *m,
+        const char *path,
+        const char *interface,
+        const char *const *names,
+        char **values);
+void manager_forget_values(Manager *m, const char *path);
+int manager_announce_manager_properties(Manager *m);
+
+/* ---- object paths ---- */
+int device_object_path(const char *address, char **ret);
+int group_object_path(unsigned number, char **ret);
+int machine_object_path(const char *name, char **ret);
+
+/* ---- vtables (the *-dbus.c files) ---- */
+extern const sd_bus_vtable manager_vtable[];
+extern const sd_bus_vtable device_vtable[];
+extern const sd_bus_vtable group_vtable[];
+extern const sd_bus_vtable machine_vtable[];
+int device_object_find(
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        void *userdata,
+        void **found,
+        sd_bus_error *error);
+int device_node_enumerator(
+        sd_bus *bus,
+        const char *path,
+        void *userdata,
+        char ***nodes,
+        sd_bus_error *error);
+int group_object_find(
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        void *userdata,
+        void **found,
+        sd_bus_error *error);
+int group_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+int machine_object_find(
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        void *userdata,
+        void **found,
+        sd_bus_error *error);
+int machine_node_enumerator(
+        sd_bus *bus,
+        const char *path,
+        void *userdata,
+        char ***nodes,
+        sd_bus_error *error);
+
+/* The EMITS_CHANGE property values of one object, in the order of the *_changing_properties lists. */
+extern const char *const device_changing_properties[];
+extern const char *const group_changing_properties[];
+int device_property_values(Manager *m, const Device *d, char ***ret);
+int group_property_values(Manager *m, const Group *g, char ***ret);
+
+/* Describe(): host_to_json() plus "machines". */
+int manager_describe_json(Manager *m, char **ret);
+
+/* ---- udev-monitor.c ---- */
+int manager_start_monitor(Manager *m);
