@@ -335,15 +335,26 @@ int verb_group(int argc, char *argv[], Context *c) {
         printf("     IOMMU: %s\n", jstr(g, "iommu") ?: "(unknown)");
         printf("    Viable: %s\n", jbool(g, "viable") ? "yes" : "no");
         a = jget(g, "blockers");
-        for (size_t i = 0; i < jlen(a); i++)
-                printf("            %s is bound to %s: bind it to vfio-pci, or unbind it\n",
-                       jstr(jidx(a, i), "device"), strna(jstr(jidx(a, i), "driver")));
+        for (size_t i = 0; i < jlen(a); i++) {
+                const char *driver = jstr(jidx(a, i), "driver");
+
+                if (streq_ptr(driver, BLOCKER_DRIVER_UNKNOWN))
+                        printf("            %s could not be read, so its driver is unknown\n",
+                               jstr(jidx(a, i), "device"));
+                else
+                        printf("            %s is bound to %s: bind it to vfio-pci, or unbind it\n",
+                               jstr(jidx(a, i), "device"), strna(driver));
+        }
         printf("Devices:\n");
         a = jget(g, "devices");
         for (size_t i = 0; i < jlen(a); i++) {
                 const char *addr = json_object_get_string(jidx(a, i));
                 json_object *d = jget(index, addr);
 
+                if (!d) {
+                        printf("    %s (unreadable, see the warnings)\n", addr);
+                        continue;
+                }
                 printf("    %s %s:%s %s %s\n", addr, strna(hex_digits(jstr(d, "vendor"))),
                        strna(hex_digits(jstr(d, "device"))), strna(hex_digits(jstr(d, "class"))),
                        jstr(d, "driver") ?: "(unbound)");

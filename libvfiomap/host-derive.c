@@ -23,7 +23,8 @@ int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker
                 const Device *d = host_find_device(h, *m);
                 Blocker *nb;
 
-                if (!d || driver_is_vfio_safe(d->driver) || strv_contains(assigned, *m))
+                /* A member we could not model may be bound to anything: never call that viable. */
+                if (strv_contains(assigned, *m) || (d && driver_is_vfio_safe(d->driver)))
                         continue;
                 nb = realloc(b, sizeof(Blocker) * (n + 1));
                 if (!nb) {
@@ -31,7 +32,8 @@ int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker
                         return -ENOMEM;
                 }
                 b = nb;
-                b[n++] = (Blocker) { .device = d->address, .driver = d->driver };
+                b[n++] = d ? (Blocker) { .device = d->address, .driver = d->driver }
+                           : (Blocker) { .device = *m, .driver = BLOCKER_DRIVER_UNKNOWN };
         }
         *ret = b;
         return (int) n;
@@ -40,7 +42,7 @@ int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker
 bool group_is_viable(const Host *h, const Group *g) {
         STRV_FOREACH(m, g->devices) {
                 const Device *d = host_find_device(h, *m);
-                if (d && !driver_is_vfio_safe(d->driver))
+                if (!d || !driver_is_vfio_safe(d->driver))
                         return false;
         }
         return true;
@@ -58,8 +60,65 @@ const char *shared_reason_to_string(SharedReason r) {
 }
 
 bool device_acs_isolates(const Device *d) {
-        return d->config_read && d->config.acs == ACS_PRESENT &&
-               (d->config.acs_control & PCI_ACS_ISOLATION) == PCI_ACS_ISOLATION;
+        uint16_t want;
+
+        if (!d->config_read || d->config.acs != ACS_PRESENT)
+                return false;
+        /* Except for egress control, a feature missing from the capability is hard-wired enabled. */
+        want = PCI_ACS_ISOLATION & (d->config.acs_capability | PCI_ACS_EC);
+        return (d->config.acs_control & want) == want;
+}
+
+int device_acs_enabled(const Device *d) {
+        if (!d->config_read || d->config.pcie_type == PCIE_TYPE_UNKNOWN)
+                return -1;
+        switch (d->config.pcie_type) {
+        case PCIE_TYPE_NONE:            /* conventional PCI never supports ACS */
+        case PCIE_TYPE_PCIE_TO_PCI:     /* PCIe 3.0 6.12.1: ACS is never applicable */
+        case PCIE_TYPE_PCI_TO_PCIE:     /* primary side is PCI/PCI-X: handled like conventional */
+        case PCIE_TYPE_RC_EC:
+                return 0;
+        case PCIE_TYPE_ROOT_PORT:
+        case PCIE_TYPE_DOWNSTREAM:
+                if (d->config.acs == ACS_UNREADABLE)
+                        return -1;
+                return device_acs_isolates(d);
+        case PCIE_TYPE_ENDPOINT:
+        case PCIE_TYPE_UPSTREAM:
+        case PCIE_TYPE_LEGACY_ENDPOINT:
+        case PCIE_TYPE_RC_INTEGRATED:
+                /* PCIe 3.0 6.12.1.2: only multifunction devices need ACS among these. */
+                if (!d->config.multifunction)
+                        return 1;
+                if (d->config.acs == ACS_UNREADABLE)
+                        return -1;
+                return device_acs_isolates(d);
+        default:
+                /* 6.12.1.3: no ACS applies to the remaining single-function types. */
+                return 1;
+        }
+}
+
+/* The bridge that made the kernel merge a device into its parent's group: pci_device_group() joins the
+ * parent's group unless pci_acs_path_enabled() holds from the parent up to the root bus, so the culprit
+ * is the lowest device on that path that is not ACS-enabled. NULL when the whole path is enabled; sets
+ * *unknown when a device on the path cannot be judged from config space. */
+static const Device *first_unisolated_on_path(const Host *h, const Device *from, bool *unknown) {
+        const Device *p = from;
+
+        *unknown = false;
+        for (unsigned depth = 0; p && depth < 256; depth++) {
+                int e = device_acs_enabled(p);
+
+                if (e < 0) {
+                        *unknown = true;
+                        return p;
+                }
+                if (e == 0)
+                        return p;
+                p = host_find_device(h, p->parent);
+        }
+        return NULL;
 }
 
 bool device_is_bridge(const Device *d) {
@@ -142,13 +201,21 @@ int group_shared_because(const Host *h, const Group *g, SharedBecause **ret) {
                         continue;
                 }
                 parent = host_find_device(h, d->parent);
-                if (parent && is_member(g, parent->address) && !device_acs_isolates(parent)) {
-                        k = add_reason(&list, &n, SHARED_NO_ACS, parent->address);
-                        if (k < 0)
-                                return k;
-                        continue;
+                if (parent && is_member(g, parent->address)) {
+                        bool unknown;
+                        const Device *culprit = first_unisolated_on_path(h, parent, &unknown);
+
+                        if (culprit) {
+                                /* With config space unreadable (non-root), say so rather than blame a
+                                 * bridge whose ACS we never saw. */
+                                k = unknown ? add_reason(&list, &n, SHARED_UNKNOWN, d->address)
+                                            : add_reason(&list, &n, SHARED_NO_ACS, culprit->address);
+                                if (k < 0)
+                                        return k;
+                                continue;
+                        }
                 }
-                if (d->addr.function != 0 && !device_acs_isolates(d)) {
+                if (d->addr.function != 0 && device_acs_enabled(d) != 1) {
                         char fn0[PCI_ADDRESS_MAX];
                         PciAddress a = d->addr;
                         const Device *f0;

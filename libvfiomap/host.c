@@ -1017,6 +1017,14 @@ int host_load_traced(const char *root, HostTrace *trace, Host **ret) {
                         return k;
                 device_check_group(h, h->devices[i]);
         }
+        /* The other direction: a member the kernel lists whose device we could not model (its bus link
+         * was unusable) still counts for VFIO; say that its driver and BARs are unknown. */
+        for (size_t i = 0; i < h->n_groups; i++)
+                STRV_FOREACH(m, h->groups[i]->devices)
+                        if (!host_find_device(h, *m))
+                                warn(&h->groups[i]->warnings,
+                                     "member %s has no usable sys/bus/pci/devices entry: its driver, BARs and "
+                                     "viability are unknown", *m);
         host_load_misc(&r, h);
         k = host_load_vfio(&r, h);
         if (k < 0)

@@ -152,6 +152,9 @@ const VfioNode *host_find_vfio_group_node(const Host *h, unsigned number);
  * variant drivers, pci-stub, pcieport. */
 bool driver_is_vfio_safe(const char *driver);
 
+/* The driver of a blocker we could not read (a member without a usable sysfs entry). */
+#define BLOCKER_DRIVER_UNKNOWN "(unknown)"
+
 typedef struct Blocker {
         const char *device;     /* points into the Host */
         const char *driver;
@@ -185,6 +188,15 @@ int group_shared_because(const Host *h, const Group *g, SharedBecause **ret);
 /* The unit serving the group's members, NULL if none is known. */
 const char *group_iommu(const Host *h, const Group *g);
 
-/* True when the device's own ACS control has every isolation bit (SV, RR, CR, UF) enabled. */
+/* The device has an ACS capability whose control enables every isolation bit (SV, RR, CR, UF) that the
+ * capability implements; bits a port does not implement are hard-wired (pci_acs_flags_enabled() in
+ * drivers/pci/pci.c). This is what stops peer-to-peer routing at a switch's downstream port. */
 bool device_acs_isolates(const Device *d);
+
+/* Whether the kernel considers this device ACS-isolated when it forms groups, by PCI Express type
+ * (pci_acs_enabled() in drivers/pci/pci.c): root and downstream ports need their flags enabled, a
+ * single-function endpoint or upstream port needs none, a multifunction one needs its flags,
+ * conventional PCI and PCIe-to-PCI bridges never are. 1 yes, 0 no, -1 when config space could not be
+ * read far enough to tell. Device-specific kernel quirks are invisible here. */
+int device_acs_enabled(const Device *d);
 bool device_is_bridge(const Device *d);

@@ -16,7 +16,7 @@
 static char root[PATH_MAX];
 
 static void mkdir_parents(const char *path) {
-        char buf[PATH_MAX];
+        char buf[PATH_MAX * 2];
 
         (void) snprintf(buf, sizeof(buf), "%s", path);
         for (char *p = buf + 1; *p; p++)
@@ -28,7 +28,7 @@ static void mkdir_parents(const char *path) {
 }
 
 static void put(const char *rel, const void *data, size_t len) {
-        char p[PATH_MAX];
+        char p[PATH_MAX * 2];
         int fd;
 
         (void) snprintf(p, sizeof(p), "%s/%s", root, rel);
@@ -46,7 +46,7 @@ static void put_str(const char *rel, const char *s) {
 }
 
 static void link_to(const char *rel, const char *target) {
-        char p[PATH_MAX];
+        char p[PATH_MAX * 2];
 
         (void) snprintf(p, sizeof(p), "%s/%s", root, rel);
         mkdir_parents(p);
@@ -58,7 +58,7 @@ static void link_to(const char *rel, const char *target) {
 }
 
 static void mkdir_rel(const char *rel) {
-        char p[PATH_MAX];
+        char p[PATH_MAX * 2];
 
         (void) snprintf(p, sizeof(p), "%s/%s/", root, rel);
         mkdir_parents(p);
@@ -83,7 +83,7 @@ static void fresh_root(void) {
 static void put_config(const char *dir, uint16_t vendor, uint16_t device, uint32_t class, bool bridge,
                        int pcie_type, int acs_ctrl, size_t len) {
         uint8_t c[4096] = {};
-        char p[PATH_MAX];
+        char p[PATH_MAX * 2];
 
         c[0] = vendor & 0xff, c[1] = vendor >> 8;
         c[2] = device & 0xff, c[3] = device >> 8;
@@ -110,7 +110,7 @@ static const char *const zero_line = "0x0000000000000000 0x0000000000000000 0x00
 /* A device directory with ids, class, driver, group and a resource file of 13 lines (CONFIG_PCI_IOV). */
 static void add_device(const char *path, const char *addr, uint16_t vendor, uint16_t device, uint32_t class,
                        const char *driver, int group, const char *bar0) {
-        char p[PATH_MAX], v[32], t[PATH_MAX], res[2048] = "";
+        char p[PATH_MAX * 2], v[32], t[PATH_MAX], res[2048] = "";
         unsigned depth = 0;
 
         for (const char *s = path; *s; s++)
@@ -265,7 +265,7 @@ static void test_reload(void) {
 
         /* Removal: the kernel removes the bus link and the group member together. */
         {
-                char p[PATH_MAX];
+                char p[PATH_MAX * 2];
                 (void) snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:01:00.1", root);
                 (void) unlink(p);
                 (void) snprintf(p, sizeof(p), "%s/sys/kernel/iommu_groups/1/devices/0000:01:00.1", root);
@@ -299,13 +299,13 @@ static void test_bad_inputs(void) {
         /* A group link to a group that does not exist. */
         add_device("sys/devices/pci0000:00/0000:00:02.0", "0000:00:02.0", 0x8086, 0x3e92, 0x030000, "i915", 7, NULL);
         {
-                char p[PATH_MAX];
+                char p[PATH_MAX * 2];
                 (void) snprintf(p, sizeof(p), "%s/sys/kernel/iommu_groups/7", root);
                 (void) nftw(p, rm_entry, 4, FTW_DEPTH | FTW_PHYS);
         }
         /* A missing class file. */
         {
-                char p[PATH_MAX];
+                char p[PATH_MAX * 2];
                 (void) snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/0000:00:02.0/class", root);
                 (void) unlink(p);
         }
@@ -429,6 +429,47 @@ static void test_vfio_users(void) {
         is_int(h->n_vfio_nodes, 2, "vfio users: container and group node");
 }
 
+/* pci_acs_enabled() by port type, on devices built in memory. */
+static void test_acs_rules(void) {
+        static const struct {
+                PcieType type;
+                bool multifunction;
+                AcsState acs;
+                uint16_t cap, ctrl;
+                int enabled, isolates;
+                const char *what;
+        } cases[] = {
+                { PCIE_TYPE_ROOT_PORT, false, ACS_PRESENT, 0x001f, 0x001d, 1, 1, "root port, all implemented bits on" },
+                { PCIE_TYPE_ROOT_PORT, false, ACS_PRESENT, 0x000f, 0x000d, 1, 1,
+                  "root port without UF in its capability: UF counts as hard-wired" },
+                { PCIE_TYPE_ROOT_PORT, false, ACS_PRESENT, 0x001f, 0x000d, 0, 0, "root port with UF implemented but off" },
+                { PCIE_TYPE_DOWNSTREAM, false, ACS_ABSENT, 0, 0, 0, 0, "downstream port without ACS" },
+                { PCIE_TYPE_DOWNSTREAM, false, ACS_UNREADABLE, 0, 0, -1, 0, "downstream port, ACS unreadable" },
+                { PCIE_TYPE_UPSTREAM, false, ACS_ABSENT, 0, 0, 1, 0, "single-function upstream port needs no ACS" },
+                { PCIE_TYPE_ENDPOINT, true, ACS_ABSENT, 0, 0, 0, 0, "multifunction endpoint without ACS" },
+                { PCIE_TYPE_ENDPOINT, true, ACS_PRESENT, 0x000c, 0x000c, 1, 1, "multifunction endpoint with RR CR" },
+                { PCIE_TYPE_ENDPOINT, false, ACS_UNREADABLE, 0, 0, 1, 0, "single-function endpoint needs no ACS" },
+                { PCIE_TYPE_PCIE_TO_PCI, false, ACS_ABSENT, 0, 0, 0, 0, "PCIe-to-PCI bridge never isolates" },
+                { PCIE_TYPE_NONE, false, ACS_ABSENT, 0, 0, 0, 0, "conventional PCI never isolates" },
+                { PCIE_TYPE_UNKNOWN, false, ACS_UNREADABLE, 0, 0, -1, 0, "unknown type: unknown" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                Device d = {
+                        .config_read = true,
+                        .config = { .pcie_type = cases[i].type, .multifunction = cases[i].multifunction,
+                                    .acs = cases[i].acs, .acs_capability = cases[i].cap,
+                                    .acs_control = cases[i].ctrl },
+                };
+                ok(device_acs_enabled(&d) == cases[i].enabled && device_acs_isolates(&d) == cases[i].isolates,
+                   "acs: %s", cases[i].what);
+        }
+        {
+                Device d = {};
+                ok(device_acs_enabled(&d) == -1, "acs: config never read is unknown");
+        }
+}
+
 static void test_no_iommu_json(void) {
         _cleanup_(host_freep) Host *h = NULL;
         json_object *j;
@@ -456,6 +497,7 @@ int main(void) {
         test_bad_inputs();
         test_units();
         test_amd_features_order();
+        test_acs_rules();
         test_vfio_users();
         test_no_iommu_json();
         if (root[0])
