@@ -574,21 +574,24 @@ static const char *guest_cpu_vendor(const Host *h, const VmSpec *s) {
 }
 
 /* Guest phys-bits: libvirt's <maxphysaddr mode='emulate' bits=N> is phys-bits=N; mode='passthrough' and
- * -cpu host/max (host_cpu_max_instance_init() in target/i386/host-cpu.c) use the host's, capped by limit=;
- * every other model gets TCG_PHYS_ADDR_BITS. The host model carries no CPU address size, so "the host's"
- * is unknown (-1) unless a limit bounds it; a limit is then taken as the value, as hosts have at least
- * the 39 bits any sensible limit asks for. */
-static int guest_phys_bits(const VmSpec *s) {
+ * -cpu host/max (host_cpu_max_instance_init() in target/i386/host-cpu.c) use the host's ("address sizes"
+ * in /proc/cpuinfo), capped by limit=; every other model gets TCG_PHYS_ADDR_BITS. When the host's size is
+ * unknown (-1), a limit is taken as the value, as hosts have at least the 39 bits any sensible limit
+ * asks for. */
+static int guest_phys_bits(const VmSpec *s, int host_phys_bits) {
         if (s->machine.family == MACHINE_VIRT)
                 return -1;
         if (s->phys_bits >= 0)
                 return s->phys_bits;
-        if (s->host_phys_bits || s->cpu_mode == CPU_MODE_HOST_PASSTHROUGH || s->cpu_mode == CPU_MODE_MAXIMUM)
-                return s->phys_bits_limit >= 0 ? s->phys_bits_limit : -1;
+        if (s->host_phys_bits || s->cpu_mode == CPU_MODE_HOST_PASSTHROUGH || s->cpu_mode == CPU_MODE_MAXIMUM) {
+                if (host_phys_bits < 0)
+                        return s->phys_bits_limit >= 0 ? s->phys_bits_limit : -1;
+                return s->phys_bits_limit >= 0 ? MIN(s->phys_bits_limit, host_phys_bits) : host_phys_bits;
+        }
         return DEFAULT_PHYS_BITS;
 }
 
-static void guest_params_from_spec(const VmSpec *s, const char *vendor, GuestParams *p) {
+static void guest_params_from_spec(const VmSpec *s, const char *vendor, int host_phys_bits, GuestParams *p) {
         *p = (GuestParams) {
                 .family = s->machine.family,
                 .machine = &s->machine,
@@ -601,7 +604,7 @@ static void guest_params_from_spec(const VmSpec *s, const char *vendor, GuestPar
                 .amd_vcpu = streq_ptr(vendor, "AuthenticAMD"),
                 /* hw/i386/pc_q35.c and pc_piix.c: enforce_amd_1tb_hole = false for machine types <= 7.0 */
                 .enforce_amd_1tb_hole = machine_type_at_least(&s->machine, 7, 1),
-                .phys_bits = guest_phys_bits(s),
+                .phys_bits = guest_phys_bits(s, host_phys_bits),
         };
         if (s->has_pci_hole64_size)
                 p->hole64_size = s->pci_hole64_size;
@@ -1122,7 +1125,8 @@ static int recommend_for_ram(Builder *b, const GuestParams *params, const Guest 
                                  "  <qemu:commandline>\n"
                                  "    <qemu:arg value='-machine'/>\n"
                                  "    <qemu:arg value='max-ram-below-4g=%s'/>\n"
-                                 "  </qemu:commandline>",
+                                 "  </qemu:commandline>\n"
+                                 "</domain>",
                                  size);
                         snprintf(qemu, sizeof qemu, "-machine max-ram-below-4g=%s", size);
                         r = recommend(b, "set-max-ram-below-4g", libvirt, qemu,
@@ -1184,8 +1188,10 @@ static int recommend_for_ram(Builder *b, const GuestParams *params, const Guest 
                                                          not_amd ? "EPYC" : strna(s->cpu_model), limit) < 0)
                                         return -ENOMEM;
                         }
-                        if (asprintf_safe(&libvirt, "%s%s%s%s", old ? "<type arch='x86_64' machine='" : "",
-                                          old ? mt : "", old ? "-7.1'>hvm</type> (in <os>; or any newer)\n" : "",
+                        /* Well-formed XML that belongs below <domain>: vfiomapctl apply merges it as it is
+                         * (domain-xml.h); "-7.1" stands for 7.1 or any newer machine type. */
+                        if (asprintf_safe(&libvirt, "%s%s%s%s", old ? "<os>\n  <type arch='x86_64' machine='" : "",
+                                          old ? mt : "", old ? "-7.1'>hvm</type>\n</os>\n" : "",
                                           cpu_xml ?: "") < 0 ||
                             asprintf_safe(&qemu, "%s%s%s%s%s", old ? "-machine " : "", old ? mt : "",
                                           old ? "-7.1" : "", old && cpu_opt ? " " : "", cpu_opt ?: "") < 0)
@@ -1311,8 +1317,8 @@ static int check_widths(Builder *b, const GuestParams *params, const Guest *g) {
                                 return r;
                 } else if (params->phys_bits < 0) {
                         r = problem_add(b, PROBLEM_PHYS_BITS_UNKNOWN, SEVERITY_INFO, NULL, -1, NULL,
-                                        "Guest phys-bits follow the host CPU, whose address size the host model does "
-                                        "not record; pin them to the IOMMU's %d bits to be sure.", w);
+                                        "Guest phys-bits follow the host CPU, whose address size /proc/cpuinfo does "
+                                        "not show; pin them to the IOMMU's %d bits to be sure.", w);
                         if (r < 0)
                                 return r;
                 }
@@ -1449,7 +1455,7 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
         if (vendor && !l->guest_cpu_vendor)
                 return -ENOMEM;
 
-        guest_params_from_spec(spec, vendor, &params);
+        guest_params_from_spec(spec, vendor, h->cpu_phys_bits, &params);
         guest_build(&params, &g);
         l->guest_phys_bits = params.phys_bits;
         if (spec->viommu == VIOMMU_INTEL)

@@ -22,6 +22,9 @@ Host *hb_host_new(const char *cpu_vendor) {
         Host *h = check(calloc(1, sizeof(Host)));
         h->root = check(strdup("(in memory)"));
         h->cpu_vendor = cpu_vendor ? check(strdup(cpu_vendor)) : NULL;
+        /* Unknown unless a case sets them, as host_load() leaves them without cpuinfo/osrelease. */
+        h->cpu_phys_bits = -1;
+        h->kernel_major = h->kernel_minor = -1;
         return h;
 }
 

@@ -425,10 +425,49 @@ static int print_case(const char *name) {
         return EXIT_SUCCESS;
 }
 
+/* Guest phys-bits follow the host CPU for host-passthrough: a 46-bit CPU on a 39-bit IOMMU must warn and
+ * recommend the limit; the same CPU with unknown address size only says so. */
+static void test_host_phys_bits(void) {
+        static const char spec_json[] = "{ \"name\": \"gpu\", \"machine\": \"pc-q35-8.2\", \"memory\": \"16GiB\", "
+                                        "\"cpu\": { \"mode\": \"host-passthrough\" }, "
+                                        "\"hostdevs\": [ \"0000:01:00.0\", \"0000:01:00.1\" ] }";
+        static const struct {
+                int host_bits;
+                const char *code;
+                int guest_bits;
+        } cases[] = {
+                { 46, PROBLEM_PHYS_BITS_BEYOND_IOMMU_WIDTH, 46 },
+                { 39, NULL, 39 },
+                { -1, PROBLEM_PHYS_BITS_UNKNOWN, -1 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *error = NULL;
+                VmSpec *spec = NULL;
+                Layout *l = NULL;
+                Host *h = host_intel_client();
+
+                h->cpu_phys_bits = cases[i].host_bits;
+                if (vmspec_parse(spec_json, strlen(spec_json), &spec, &error) < 0 || layout_compute(h, spec, &l) < 0) {
+                        ok(false, "host phys-bits %d: computes (%s)", cases[i].host_bits, strna(error));
+                } else {
+                        is_int(l->guest_phys_bits, cases[i].guest_bits, "host-passthrough takes the host's phys-bits");
+                        ok(cases[i].code ? layout_has_problem(l, cases[i].code)
+                                         : !layout_has_problem(l, PROBLEM_PHYS_BITS_BEYOND_IOMMU_WIDTH) &&
+                                                   !layout_has_problem(l, PROBLEM_PHYS_BITS_UNKNOWN),
+                           "host phys-bits %d on a 39-bit IOMMU: %s", cases[i].host_bits, cases[i].code ?: "no problem");
+                }
+                layout_free(l);
+                vmspec_free(spec);
+                host_free(h);
+        }
+}
+
 int main(int argc, char *argv[]) {
         if (argc == 3 && streq(argv[1], "--print"))
                 return print_case(argv[2]);
         test_cases();
+        test_host_phys_bits();
         test_invariant();
         return tap_done();
 }
