@@ -15,7 +15,7 @@
 
 /* Reads FILE ("-" for stdin) up to one byte more than a spec may have, so an oversized input is told
  * apart from one that fits exactly. */
-static int read_input(const char *path, char **ret, size_t *ret_size) {
+int read_input(const char *path, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, max = VMSPEC_INPUT_MAX + 1;
@@ -77,7 +77,13 @@ int verb_layout(int argc, char *argv[], Context *c) {
         int r;
 
         r = read_input(path, &input, &size);
-        if (r == -EFBIG)
+        if (r == -ENOENT && !strchr(path, '/')) {
+                /* Not a file: a libvirt domain of that name, as libvirt has it now (live when it runs). */
+                r = libvirt_domain_xml(path, 0, &input);
+                if (r < 0)
+                        return r;
+                size = strlen(input);
+        } else if (r == -EFBIG)
                 return log_error_errno(r, "%s is larger than %u bytes; that is no VM description.",
                                        streq(path, "-") ? "Standard input" : path, VMSPEC_INPUT_MAX);
         if (r < 0)

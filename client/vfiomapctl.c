@@ -84,9 +84,28 @@ static int help(void) {
                "  iommu                   List IOMMU units with address width and interrupt remapping\n"
                "  snapshot DEST           Copy the files the model reads into DEST (a directory\n"
                "                          or a .tar.gz) for a bug report; replay with --root DEST\n"
+               "\nDaemon and machine commands (ask vfiomapd):\n"
+               "  status                  Show vfiomapd's state: host, IOMMU, libvirt, machines\n"
+               "  machines                List the machines holding claims on IOMMU groups\n"
+               "  machine NAME            Show one machine: groups, devices, users, layout, problems\n"
+               "  claim NAME [FILE]       Claim the groups of a VM's devices (FILE: domain XML or JSON\n"
+               "                          spec; without it, the libvirt domain NAME's XML)\n"
+               "  release NAME            Give up a machine's claim\n"
+               "  check-hotplug NAME ADDRESS\n"
+               "                          Would hot-adding a device to a running machine work?\n"
+               "  monitor                 Print vfiomapd's signals as they come, until Ctrl-C\n"
+               "  bind-vfio ADDRESS|group N\n"
+               "                          Bind every device of an IOMMU group to vfio-pci\n"
+               "  unbind ADDRESS|group N  Give the group's devices back to their previous drivers\n"
                "\nVM commands:\n"
-               "  layout FILE             Compute the guest physical layout of a VM from its libvirt\n"
-               "                          domain XML or JSON spec (- for standard input)\n"
+               "  layout FILE|NAME        Compute the guest physical layout of a VM from its libvirt\n"
+               "                          domain XML or JSON spec (- for standard input), or of the\n"
+               "                          libvirt domain NAME\n"
+               "  apply NAME              Write the layout's recommended settings into the libvirt\n"
+               "                          domain NAME, showing the XML diff first (see --dry-run)\n"
+               "  libvirt-hook GUEST OPERATION SUBOPERATION [EXTRA]\n"
+               "                          The qemu hook: libvirt runs it with the domain XML on\n"
+               "                          standard input (installed as hooks/qemu.d/50-vfiomap)\n"
                "\nOptions:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the package version\n"
@@ -95,6 +114,7 @@ static int help(void) {
                "     --json=pretty|short  Print JSON (--json alone: pretty)\n"
                "     --no-legend          Print no header and no summary line\n"
                "     --svg=FILE           layout: also draw the address map as an SVG picture\n"
+               "     --dry-run            apply: show the change, define nothing\n"
                "\nSee the vfiomapctl(1) man page for details.\n",
                program_name);
         return 0;
@@ -114,6 +134,17 @@ static const Verb verbs[] = {
         { "iommu", 1, 1, verb_iommu },
         { "snapshot", 2, 2, verb_snapshot },
         { "layout", 2, 2, verb_layout },
+        { "status", 1, 1, verb_status },
+        { "machines", 1, 1, verb_machines },
+        { "machine", 2, 2, verb_machine },
+        { "claim", 2, 3, verb_claim },
+        { "release", 2, 2, verb_release },
+        { "check-hotplug", 3, 3, verb_check_hotplug },
+        { "monitor", 1, 1, verb_monitor },
+        { "bind-vfio", 2, 3, verb_bind_vfio },
+        { "unbind", 2, 3, verb_unbind },
+        { "apply", 2, 2, verb_apply },
+        { "libvirt-hook", 3, 5, verb_libvirt_hook },
 };
 
 static int parse_argv(int argc, char *argv[], Context *c) {

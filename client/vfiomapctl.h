@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <systemd/sd-bus.h>
 
 #include "host.h"
 #include "json-util.h"
@@ -22,6 +23,7 @@ typedef struct Context {
         bool legend;            /* false with --no-legend */
         const char *svg;        /* --svg FILE (layout) */
         bool dry_run;           /* --dry-run (apply) */
+        const char *bus_address; /* the bus to reach vfiomapd on; NULL: the system bus (hook.conf "bus=") */
 } Context;
 
 /* Exit statuses beyond EXIT_SUCCESS/EXIT_FAILURE. Documented in vfiomapctl(1). */
@@ -48,7 +50,29 @@ int log_error_errno(int error, const char *format, ...) __attribute__((format(pr
 void log_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* client/bus.c: talking to vfiomapd on the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the default socket). */
+#define VFIOMAP_SERVICE "org.vfiomap1"
+#define VFIOMAP_PATH "/org/vfiomap1"
+#define VFIOMAP_MANAGER "org.vfiomap1.Manager"
+
 int bus_describe(Context *c, json_object **ret);
+/* Connects to c->bus_address or the system bus. Does not log: the hook words its own message. */
+int bus_connect(Context *c, sd_bus **ret);
+/* Like bus_connect(), logging a failure with what to do. */
+int bus_open(Context *c, sd_bus **ret);
+/* True when the failure means vfiomapd is not there (no bus, no owner of org.vfiomap1). */
+bool bus_error_is_daemon_missing(const sd_bus_error *e, int k);
+/* Logs a failed call: the bus error's message, or what to do when vfiomapd is not running. Returns k. */
+int log_bus_error(const sd_bus_error *e, int k, const char *what);
+/* Calls a Manager method with one string reply parsed as JSON. */
+int bus_call_json(Context *c, sd_bus *bus, const char *method, json_object **ret, const char *types, ...);
+
+/* client/verb-layout.c: reads FILE ("-" for stdin) up to VMSPEC_INPUT_MAX bytes (-EFBIG beyond). */
+int read_input(const char *path, char **ret, size_t *ret_size);
+
+/* client/libvirt-domain.c: the domain XML of a libvirt domain, through $LIBVIRT_DEFAULT_URI or
+ * qemu:///system; flags as for virDomainGetXMLDesc(). Logs. Never called by the qemu hook. */
+int libvirt_domain_xml(const char *name, unsigned flags, char **ret);
+int libvirt_domain_define(const char *xml);
 
 /* Verbs, one file per family. */
 int verb_devices(int argc, char *argv[], Context *c);
@@ -58,3 +82,14 @@ int verb_group(int argc, char *argv[], Context *c);
 int verb_iommu(int argc, char *argv[], Context *c);
 int verb_snapshot(int argc, char *argv[], Context *c);
 int verb_layout(int argc, char *argv[], Context *c); /* client/verb-layout.c */
+int verb_libvirt_hook(int argc, char *argv[], Context *c); /* client/verb-libvirt-hook.c */
+int verb_status(int argc, char *argv[], Context *c); /* client/verbs-machine.c */
+int verb_machines(int argc, char *argv[], Context *c);
+int verb_machine(int argc, char *argv[], Context *c);
+int verb_claim(int argc, char *argv[], Context *c);
+int verb_release(int argc, char *argv[], Context *c);
+int verb_check_hotplug(int argc, char *argv[], Context *c);
+int verb_monitor(int argc, char *argv[], Context *c); /* client/verb-monitor.c */
+int verb_bind_vfio(int argc, char *argv[], Context *c); /* client/verbs-vfio.c */
+int verb_unbind(int argc, char *argv[], Context *c);
+int verb_apply(int argc, char *argv[], Context *c); /* client/verb-apply.c */

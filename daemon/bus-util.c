@@ -20,11 +20,19 @@ int bus_error_map_register(void) {
         return sd_bus_error_add_map(vfiomap_errors);
 }
 
+/* Each parked call holds its message (a Claim carries a spec of up to 4 MiB) until polkit answers, which
+ * can take the 120 s a password prompt may last: without a bound, an unprivileged user could park calls
+ * until the daemon runs out of memory. Per user, not per connection: a user may open hundreds of those.
+ * Beyond either bound a call is refused at once (LimitsExceeded). */
+#define POLKIT_QUERIES_PER_USER_MAX 16U
+#define POLKIT_QUERIES_MAX 64U
+
 struct PolkitQuery {
         PolkitQuery *next;
         Manager *manager;
         sd_bus_message *request;
         sd_bus_slot *slot;
+        uid_t uid;
         bool done;
         bool allowed;
 };
@@ -150,10 +158,25 @@ int bus_verify_manage(Manager *m, sd_bus_message *message, sd_bus_error *error) 
         if (k < 0)
                 return k;
 
+        {
+                unsigned n = 0, n_user = 0;
+
+                for (PolkitQuery *i = m->polkit_queries; i; i = i->next) {
+                        n++;
+                        n_user += i->uid == uid;
+                }
+                if (n >= POLKIT_QUERIES_MAX || n_user >= POLKIT_QUERIES_PER_USER_MAX)
+                        return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                "Too many calls are waiting for polkit's answer; try again later.");
+        }
+
         q = calloc(1, sizeof(PolkitQuery));
         if (!q)
                 return -ENOMEM;
         q->manager = m;
+        q->uid = uid;
         q->request = sd_bus_message_ref(message);
         /* polkit may ask the user for a password: allow it the 25 s of a default call and some more. */
         k = sd_bus_call_async(

@@ -34,5 +34,13 @@ void bus_polkit_queries_free(Manager *m);
 /* Parses "dddd:bb:ss.f", or "bb:ss.f" in domain 0000 as lspci prints it, into the normalised form. */
 int parse_pci_address_arg(const char *s, char ret[static PCI_ADDRESS_MAX]);
 
-/* Replies with a JSON document as a single string argument. */
+/* A caller's string as an error message may quote it: itself, unless it is longer than any valid value
+ * could be (the bus carries strings of up to 128 MiB; an error echoing one would be as large). */
+#define BUS_ARG_QUOTE_MAX 256U
+static inline const char *bus_arg_quotable(const char *s) {
+        return strnlen(s, BUS_ARG_QUOTE_MAX + 1) <= BUS_ARG_QUOTE_MAX ? s : "(too long to quote)";
+}
+
+/* Replies with a JSON document as a single string argument. j stays the caller's (every Describe leaked
+ * its document until valgrind said so). */
 int bus_reply_json(sd_bus_message *message, json_object *j);

@@ -199,14 +199,16 @@ int device_property_values(Manager *m, const Device *d, char ***ret) {
 }
 
 static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
         Manager *m = userdata;
         const char *path = sd_bus_message_get_path(message);
         GET_DEVICE(d);
 
-        return bus_reply_json(message, device_to_json(m->host, d));
+        j = device_to_json(m->host, d);
+        return bus_reply_json(message, j);
 }
 
-static int write_sysfs(const char *root, const char *relpath, const char *value) {
+int write_sysfs(const char *root, const char *relpath, const char *value) {
         _cleanup_free_ char *p = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t l = strlen(value);
@@ -248,7 +250,10 @@ static int method_bind_driver(sd_bus_message *message, void *userdata, sd_bus_er
                 return k;
         if (!driver_name_is_valid(driver))
                 return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "\"%s\" is not a driver name.", driver);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "\"%s\" is not a driver name.",
+                        bus_arg_quotable(driver));
         if (manager_read_only(m))
                 return sd_bus_error_setf(
                         error,

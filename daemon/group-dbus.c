@@ -10,7 +10,8 @@ static int group_from_path(Manager *m, const char *path, const Group **ret) {
         const Group *g;
         uint64_t n;
 
-        if (!e || safe_atou64_base(e, 10, &n) < 0 || n > UINT32_MAX)
+        /* Only the spelling group_object_path() makes: "01" is not another name of group 1. */
+        if (!e || (e[0] == '0' && e[1] != 0) || safe_atou64_base(e, 10, &n) < 0 || n > UINT32_MAX)
                 return 0;
         g = host_find_group(m->host, (unsigned) n);
         if (!g)
@@ -256,11 +257,16 @@ int group_property_values(Manager *m, const Group *g, char ***ret) {
 }
 
 static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
         Manager *m = userdata;
         const char *path = sd_bus_message_get_path(message);
         GET_GROUP(g);
 
-        return bus_reply_json(message, group_to_json(m->host, g));
+        /* vfio_node and vfio_users: read now, see manager_describe_json(). */
+        if (host_reload_vfio(m->host) == -ENOMEM)
+                return -ENOMEM;
+        j = group_to_json(m->host, g);
+        return bus_reply_json(message, j);
 }
 
 const sd_bus_vtable group_vtable[] = {

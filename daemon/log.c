@@ -20,6 +20,8 @@ int log_full_errno(int level, int error, const char *format, ...) {
         if (level > max_level)
                 return -e;
 
+        /* One line per message even with the libvirt thread logging too (daemon/libvirt.h). */
+        flockfile(stderr);
         /* JOURNAL_STREAM is set by systemd when stderr is connected to the journal (systemd.exec(5)). */
         if (getenv("JOURNAL_STREAM"))
                 fprintf(stderr, "<%i>", level);
@@ -28,6 +30,7 @@ int log_full_errno(int level, int error, const char *format, ...) {
         vfprintf(stderr, format, ap);
         va_end(ap);
         fputc('\n', stderr);
+        funlockfile(stderr);
         errno = saved;
         return -e;
 }

@@ -128,7 +128,9 @@ static int property_get_users(
 
 static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Machine *machine = userdata;
-        return bus_reply_json(message, machine_to_json(machine, machine->manager->root));
+        _cleanup_(json_object_putp) json_object *j = machine_to_json(machine, machine->manager->root);
+
+        return bus_reply_json(message, j);
 }
 
 const sd_bus_vtable machine_vtable[] = {

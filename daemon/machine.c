@@ -39,6 +39,7 @@ Machine *machine_free(Machine *machine) {
         claim_record_done(&machine->claim);
         free(machine->path);
         strv_free(machine->problems);
+        strv_free(machine->event_problems);
         free(machine);
         return NULL;
 }
@@ -49,8 +50,13 @@ static int uint_compare(const void *a, const void *b) {
 }
 
 bool machine_has_group(const Machine *machine, unsigned group) {
-        return bsearch(
-                &group, machine->claim.groups, machine->claim.n_groups, sizeof(unsigned), uint_compare);
+        /* A device-less claim has no array: bsearch() of NULL is undefined even for 0 elements. */
+        return machine->claim.n_groups > 0 &&
+                bsearch(&group,
+                        machine->claim.groups,
+                        machine->claim.n_groups,
+                        sizeof(unsigned),
+                        uint_compare);
 }
 
 bool machine_has_device(const Machine *machine, const char *address) {
@@ -66,6 +72,12 @@ static bool strv_equal(char *const *a, char *const *b) {
                 if (!streq(a[i], b[i]))
                         return false;
         return true;
+}
+
+int machine_add_event_problem(Machine *machine, const char *problem) {
+        if (strv_contains(machine->event_problems, problem))
+                return 0;
+        return strv_extend(&machine->event_problems, problem);
 }
 
 int machine_evaluate(Machine *machine, const Host *h) {
@@ -118,6 +130,10 @@ int machine_evaluate(Machine *machine, const Host *h) {
                                     strna(blockers[j].driver)) < 0)
                                 return -ENOMEM;
         }
+
+        STRV_FOREACH (p, machine->event_problems)
+                if (strv_extend(&problems, *p) < 0)
+                        return -ENOMEM;
 
         state = problems ? MACHINE_DEGRADED : MACHINE_CLAIMED;
         if (state == machine->state && strv_equal(problems, machine->problems))
@@ -198,7 +214,8 @@ int machine_users(const Machine *machine, const char *root, GroupUser **ret, siz
         }
         closedir(d);
 
-        qsort(users, n, sizeof(GroupUser), group_user_compare);
+        if (n > 0)
+                qsort(users, n, sizeof(GroupUser), group_user_compare);
         /* A process holding the node twice is one user. */
         size_t w = 0;
         for (size_t i = 0; i < n; i++)

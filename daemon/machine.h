@@ -24,6 +24,9 @@ struct Machine {
         char *path; /* /org/vfiomap1/machine/<escaped name> */
         MachineState state;
         char **problems; /* sentences naming device, group and driver; empty when claimed */
+        /* Problems libvirt's events revealed (a hot-added device that conflicts with the layout): kept
+         * until the claim is replaced or released, part of problems, and they make the machine degraded. */
+        char **event_problems;
 };
 
 /* Takes ownership of the claim's contents (the record is zeroed). */
@@ -33,6 +36,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Machine *, machine_free);
 
 bool machine_has_group(const Machine *machine, unsigned group);
 bool machine_has_device(const Machine *machine, const char *address);
+
+/* Records a problem found outside the host model (reconcile.c); machine_evaluate() reports it. */
+int machine_add_event_problem(Machine *machine, const char *problem);
 
 /* Computes state and problems from the host model. Returns 1 when either changed, 0 when not. */
 int machine_evaluate(Machine *machine, const Host *h);

@@ -80,6 +80,21 @@ static int property_get_iommu(
         return sd_bus_message_append(reply, "b", m->host->allow_unsafe_interrupts);
 }
 
+static int property_get_libvirt(
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (streq(property, "LibvirtURI"))
+                return sd_bus_message_append(reply, "s", m->no_libvirt ? "" : m->libvirt_uri ?: "");
+        return sd_bus_message_append(reply, "b", m->libvirt_connected);
+}
+
 static int property_get_cpu_vendor(
         sd_bus *bus,
         const char *path,
@@ -237,7 +252,10 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
                 return k;
         if (parse_pci_address_arg(s, address) < 0)
                 return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "\"%s\" is not a PCI address.", s);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "\"%s\" is not a PCI address.",
+                        bus_arg_quotable(s));
         if (!host_find_device(m->host, address))
                 return sd_bus_error_setf(
                         error, VFIOMAP_ERROR_DEVICE_NOT_FOUND, "Device %s does not exist.", address);
@@ -277,7 +295,10 @@ static int method_get_machine(sd_bus_message *message, void *userdata, sd_bus_er
         machine = manager_find_machine(m, name);
         if (!machine)
                 return sd_bus_error_setf(
-                        error, VFIOMAP_ERROR_NO_SUCH_MACHINE, "No machine %s has a claim.", name);
+                        error,
+                        VFIOMAP_ERROR_NO_SUCH_MACHINE,
+                        "No machine %s has a claim.",
+                        bus_arg_quotable(name));
         return sd_bus_reply_method_return(message, "o", machine->path);
 }
 
@@ -398,7 +419,8 @@ static int claim_check(
                                 name);
                 if (!strv_contains(claim->devices, a) && strv_extend(&claim->devices, a) < 0)
                         return -ENOMEM;
-                if (!bsearch(
+                if (claim->n_groups == 0 ||
+                    !bsearch(
                             &(unsigned){ d->group },
                             claim->groups,
                             claim->n_groups,
@@ -459,25 +481,16 @@ static int claim_check(
         return 0;
 }
 
-static int method_claim(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(claim_record_done) ClaimRecord claim = {};
+static int claim_validate(const char *name, const char *text, VmSpec **ret, sd_bus_error *error) {
         _cleanup_(vmspec_freep) VmSpec *spec = NULL;
-        _cleanup_(layout_freep) Layout *layout = NULL;
-        _cleanup_(machine_freep) Machine *machine = NULL;
-        _cleanup_free_ char *reply = NULL;
-        Manager *m = userdata;
-        Machine *old;
-        const char *name, *text;
-        struct timespec ts;
         int k;
 
-        /* Parse, validate, authorize, act, emit, reply (STYLE.md §5). */
-        k = sd_bus_message_read(message, "ss", &name, &text);
-        if (k < 0)
-                return k;
         if (!claim_name_is_valid(name))
                 return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "\"%s\" is not a valid machine name.", name);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "\"%s\" is not a valid machine name.",
+                        bus_arg_quotable(name));
         k = parse_spec(text, &spec, error);
         if (k < 0)
                 return k;
@@ -488,13 +501,24 @@ static int method_claim(sd_bus_message *message, void *userdata, sd_bus_error *e
                         "The machine is called %s but its spec names %s.",
                         name,
                         spec->name);
+        if (ret)
+                *ret = TAKE_PTR(spec);
+        return 0;
+}
 
-        k = bus_verify_manage(m, message, error);
+int manager_claim(Manager *m, const char *name, const char *text, char **ret_layout, sd_bus_error *error) {
+        _cleanup_(claim_record_done) ClaimRecord claim = {};
+        _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+        _cleanup_(layout_freep) Layout *layout = NULL;
+        _cleanup_(machine_freep) Machine *machine = NULL;
+        _cleanup_free_ char *reply = NULL;
+        Machine *old, *added;
+        struct timespec ts;
+        int k;
+
+        k = claim_validate(name, text, &spec, error);
         if (k < 0)
                 return k;
-        if (k == 0)
-                return 1; /* polkit will answer; the call is dispatched again then */
-
         k = claim_check(m, name, spec, &claim, error);
         if (k < 0)
                 return k;
@@ -521,39 +545,103 @@ static int method_claim(sd_bus_message *message, void *userdata, sd_bus_error *e
         (void) clock_gettime(CLOCK_REALTIME, &ts);
         claim.claimed_at = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 
-        /* Claiming again (libvirt's "reconnect", a changed domain) replaces the machine's claim. The old one
-         * stays in the table until the new one is on disk, so a failed write changes nothing. */
+        /* Claiming again (libvirt's "reconnect", a changed domain) replaces the machine's claim. The new
+         * claim goes to disk before the table changes: a failed write (a full disk) leaves the old claim in
+         * force, in memory and on disk, and the caller gets the error. */
         old = manager_find_machine(m, name);
+        /* The claims file must stay loadable: claims_parse() refuses more machines than this. */
+        if (!old && m->n_machines >= CLAIMS_MACHINES_MAX)
+                return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_LIMITS_EXCEEDED,
+                        "Cannot claim for machine %s: vfiomapd holds %u claims, its limit.",
+                        name,
+                        CLAIMS_MACHINES_MAX);
         k = machine_new(m, &claim, &machine);
         if (k < 0)
                 return k;
+        k = manager_save_claims_with(m, old, &machine->claim);
+        if (k < 0) {
+                log_error_errno(k, "Failed to save the claims: %m");
+                return sd_bus_error_set_errnof(
+                        error, k, "Failed to save the claim of %s in %s: %m", name, m->runtime_dir);
+        }
         if (old) {
                 k = manager_remove_machine(m, old);
                 if (k < 0)
                         return k;
         }
-        k = manager_add_machine(m, machine);
-        if (k < 0)
-                return k;
-        machine = NULL; /* the table owns it now; on failure below it is removed again */
-
-        k = manager_save_claims(m);
+        added = TAKE_PTR(machine);
+        k = manager_add_machine(m, added);
         if (k < 0) {
-                (void) manager_remove_machine(m, manager_find_machine(m, name));
-                log_error_errno(k, "Failed to save the claims: %m");
-                return sd_bus_error_set_errnof(
-                        error, k, "Failed to save the claim of %s in %s: %m", name, m->runtime_dir);
+                /* Only a failed realloc() leaves it outside the table; the table owns it otherwise. */
+                if (manager_find_machine(m, name) != added)
+                        machine_free(added);
+                return k;
         }
         log_info(
                 "Machine %s claimed IOMMU groups for %zu devices.",
                 name,
                 strv_length(manager_find_machine(m, name)->claim.devices));
+        if (ret_layout)
+                *ret_layout = TAKE_PTR(reply);
+        return 0;
+}
+
+static int method_claim(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *reply = NULL;
+        Manager *m = userdata;
+        const char *name, *text;
+        int k;
+
+        /* Parse, validate, authorize, act, emit, reply (STYLE.md §5). */
+        k = sd_bus_message_read(message, "ss", &name, &text);
+        if (k < 0)
+                return k;
+        k = claim_validate(name, text, NULL, error);
+        if (k < 0)
+                return k;
+        k = bus_verify_manage(m, message, error);
+        if (k < 0)
+                return k;
+        if (k == 0)
+                return 1; /* polkit will answer; the call is dispatched again then */
+
+        k = manager_claim(m, name, text, &reply, error);
+        if (k < 0)
+                return k;
         return sd_bus_reply_method_return(message, "s", reply);
+}
+
+int manager_release(Manager *m, const char *name, sd_bus_error *error) {
+        Machine *machine;
+        int k;
+
+        /* Idempotent: libvirt calls the release hook even for guests whose prepare failed
+         * (../shared/DOMAIN.md §4). */
+        machine = manager_find_machine(m, name);
+        if (!machine)
+                return 0;
+        /* On disk first, like a claim: after a failed write the claim still holds, everywhere. */
+        k = manager_save_claims_with(m, machine, NULL);
+        if (k < 0) {
+                log_error_errno(k, "Failed to save the claims: %m");
+                return sd_bus_error_set_errnof(
+                        error,
+                        k,
+                        "Failed to release %s: cannot save the claims in %s: %m",
+                        name,
+                        m->runtime_dir);
+        }
+        k = manager_remove_machine(m, machine);
+        if (k < 0)
+                return k;
+        log_info("Machine %s released its claim.", name);
+        return 1;
 }
 
 static int method_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Machine *machine;
         const char *name;
         int k;
 
@@ -562,32 +650,19 @@ static int method_release(sd_bus_message *message, void *userdata, sd_bus_error 
                 return k;
         if (!claim_name_is_valid(name))
                 return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "\"%s\" is not a valid machine name.", name);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "\"%s\" is not a valid machine name.",
+                        bus_arg_quotable(name));
         k = bus_verify_manage(m, message, error);
         if (k < 0)
                 return k;
         if (k == 0)
                 return 1;
 
-        /* Idempotent: libvirt calls the release hook even for guests whose prepare failed
-         * (../shared/DOMAIN.md §4). */
-        machine = manager_find_machine(m, name);
-        if (!machine)
-                return sd_bus_reply_method_return(message, NULL);
-        k = manager_remove_machine(m, machine);
+        k = manager_release(m, name, error);
         if (k < 0)
                 return k;
-        k = manager_save_claims(m);
-        if (k < 0) {
-                log_error_errno(k, "Failed to save the claims: %m");
-                return sd_bus_error_set_errnof(
-                        error,
-                        k,
-                        "Released %s, but failed to save the claims in %s: %m",
-                        name,
-                        m->runtime_dir);
-        }
-        log_info("Machine %s released its claim.", name);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -605,15 +680,13 @@ static json_object *problem_json(const Problem *p) {
  * with the device added (marked hotplug); its RAM placement does not depend on the devices, so the problems
  * it finds for the device and its group are the problems of the hot-add (VFIO refuses to attach a group
  * whose reserved regions collide with existing mappings, ../shared/DOMAIN.md §2). */
-static int method_check_hotplug(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+int manager_check_hotplug(Manager *m, const char *name, const char *s, json_object **ret, sd_bus_error *error) {
         _cleanup_(json_object_putp) json_object *result = NULL;
         _cleanup_(vmspec_freep) VmSpec *spec = NULL;
         _cleanup_(layout_freep) Layout *layout = NULL;
         _cleanup_free_ Blocker *blockers = NULL;
         _cleanup_strv_free_ char **assigned = NULL;
-        Manager *m = userdata;
         char address[PCI_ADDRESS_MAX];
-        const char *name, *s;
         json_object *problems;
         const Device *d;
         const Group *g;
@@ -621,16 +694,19 @@ static int method_check_hotplug(sd_bus_message *message, void *userdata, sd_bus_
         bool possible = true;
         int k, n;
 
-        k = sd_bus_message_read(message, "ss", &name, &s);
-        if (k < 0)
-                return k;
         machine = manager_find_machine(m, name);
         if (!machine)
                 return sd_bus_error_setf(
-                        error, VFIOMAP_ERROR_NO_SUCH_MACHINE, "No machine %s has a claim.", name);
+                        error,
+                        VFIOMAP_ERROR_NO_SUCH_MACHINE,
+                        "No machine %s has a claim.",
+                        bus_arg_quotable(name));
         if (parse_pci_address_arg(s, address) < 0)
                 return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "\"%s\" is not a PCI address.", s);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "\"%s\" is not a PCI address.",
+                        bus_arg_quotable(s));
         d = host_find_device(m->host, address);
         if (!d)
                 return sd_bus_error_setf(
@@ -729,6 +805,21 @@ static int method_check_hotplug(sd_bus_message *message, void *userdata, sd_bus_
         }
         (void) json_object_object_add(result, "possible", json_object_new_boolean(possible));
         (void) json_object_object_add(result, "problems", problems);
+        *ret = TAKE_PTR(result);
+        return 0;
+}
+
+static int method_check_hotplug(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(json_object_putp) json_object *result = NULL;
+        const char *name, *address;
+        int k;
+
+        k = sd_bus_message_read(message, "ss", &name, &address);
+        if (k < 0)
+                return k;
+        k = manager_check_hotplug(userdata, name, address, &result, error);
+        if (k < 0)
+                return k;
         return bus_reply_json(message, result);
 }
 
@@ -761,6 +852,8 @@ const sd_bus_vtable manager_vtable[] = {
         /* Read with the rest of the host only on a full rescan: no change signal. */
         SD_BUS_PROPERTY("AllowUnsafeInterrupts", "b", property_get_iommu, 0, 0),
         SD_BUS_PROPERTY("CpuVendor", "s", property_get_cpu_vendor, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LibvirtURI", "s", property_get_libvirt, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LibvirtConnected", "b", property_get_libvirt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         SD_BUS_METHOD_WITH_ARGS(
                 "ListDevices",
@@ -827,6 +920,19 @@ const sd_bus_vtable manager_vtable[] = {
                 SD_BUS_ARGS("s", machine, "s", device),
                 SD_BUS_RESULT("s", json),
                 method_check_hotplug,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_METHOD_WITH_ARGS(
+                "BindVfio",
+                SD_BUS_ARGS("u", group),
+                SD_BUS_RESULT("a(ss)", devices),
+                method_bind_vfio,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "UnbindVfio",
+                SD_BUS_ARGS("u", group),
+                SD_BUS_RESULT("a(ss)", devices),
+                method_unbind_vfio,
                 SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_ARGS("DeviceAdded", SD_BUS_ARGS("s", address, "o", object), 0),

@@ -9,6 +9,7 @@
  * enough for unit tests: claims, releases, the state of machines and the persisted claims file work, and
  * every emit function does nothing. */
 
+#include "claims.h"
 #include "host.h"
 #include "util.h"
 
@@ -20,6 +21,8 @@
 
 typedef struct Machine Machine;
 typedef struct PolkitQuery PolkitQuery;
+typedef struct LibvirtWatcher LibvirtWatcher;
+struct json_object;
 
 #define VFIOMAP_BUS_NAME "org.vfiomap1"
 #define VFIOMAP_OBJECT_PATH "/org/vfiomap1"
@@ -50,10 +53,20 @@ typedef struct Manager {
         sd_event_source *overflow_source; /* watches the monitor socket for ENOBUFS, see udev-monitor.c */
         sd_event_source *process_source;  /* applies queued uevents once the socket is drained */
         sd_event_source *retry_source;    /* re-reads devices whose removal sysfs did not show yet */
-        sd_event_source *flush_source;    /* post source: emits queued PropertiesChanged */
+        sd_event_source *flush_source;    /* defer source: emits queued PropertiesChanged */
 
         char *root;        /* --root DIR; NULL for the live host */
-        char *runtime_dir; /* where claims.json lives */
+        char *runtime_dir; /* where claims.json and machines/NAME.json live */
+
+        /* libvirt.c: the libvirt daemon whose running domains the claims follow. NULL URI: not watched
+         * (--no-libvirt, or --root without --libvirt-uri). */
+        char *libvirt_uri;
+        bool no_libvirt;
+        /* --follow-uevents: the monitor runs with --root too; the storm tests feed it from a network
+         * namespace of their own (tests/integration/test-uevent-storm.sh). */
+        bool follow_uevents;
+        bool libvirt_connected;
+        LibvirtWatcher *libvirt;
 
         Host *host;
 
@@ -78,6 +91,10 @@ typedef struct Manager {
         char *last_intremap;
 
         PolkitQuery *polkit_queries;
+
+        struct json_object *bindings; /* vfio-bind.c: {"GROUP": [{"device", "driver", "override"}]} */
+
+        uint64_t last_batch_usec; /* CLOCK_MONOTONIC when the last batch was applied: bursts are batched */
 
         /* Statistics, for --debug logging and the benchmark. */
         uint64_t n_uevents, n_batches, n_rescans;
@@ -105,8 +122,25 @@ Machine *manager_group_owner(Manager *m, unsigned group);
 Machine *manager_device_owner(Manager *m, const char *address);
 int manager_add_machine(Manager *m, Machine *machine);
 int manager_remove_machine(Manager *m, Machine *machine);
-/* Writes the claims file atomically. */
+/* Writes the claims file atomically, and $runtime_dir/machines/NAME.json (each machine's layout) to
+ * match. */
 int manager_save_claims(Manager *m);
+/* The same for the table as it would be without machine "without" and with the record "with" (either may
+ * be NULL): a claim or release is written before the table changes, so a failed write changes nothing. */
+int manager_save_claims_with(Manager *m, const Machine *without, const ClaimRecord *with);
+
+/* What the bus methods Claim, Release and CheckHotplug do once the caller is authorized (manager-dbus.c);
+ * also used for claims made on libvirt's word (reconcile.c). Errors are set in error (named errors of
+ * bus-util.h) and returned as negative errno. manager_release() returns 1 when a claim was released, 0
+ * when there was none. */
+int manager_claim(Manager *m, const char *name, const char *spec, char **ret_layout, sd_bus_error *error);
+int manager_release(Manager *m, const char *name, sd_bus_error *error);
+int manager_check_hotplug(
+        Manager *m,
+        const char *name,
+        const char *address,
+        struct json_object **ret,
+        sd_bus_error *error);
 
 /* ---- the live model ---- */
 /* Records a uevent for a PCI device; the model is updated once the receive queue is drained. */
@@ -181,6 +215,15 @@ extern const char *const device_changing_properties[];
 extern const char *const group_changing_properties[];
 int device_property_values(Manager *m, const Device *d, char ***ret);
 int group_property_values(Manager *m, const Group *g, char ***ret);
+
+/* Writes value into root/relpath in one write(), as sysfs attributes want it (device-dbus.c). */
+int write_sysfs(const char *root, const char *relpath, const char *value);
+
+/* vfio-bind.c: the BindVfio and UnbindVfio methods, and $runtime_dir/bindings.json, which remembers the
+ * drivers the devices had before, so that UnbindVfio can give them back. */
+int manager_load_bindings(Manager *m);
+int method_bind_vfio(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_unbind_vfio(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
 /* Describe(): host_to_json() plus "machines". */
 int manager_describe_json(Manager *m, char **ret);

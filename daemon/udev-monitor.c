@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "log.h"
 #include "manager.h"
-#include "sysfs-parse.h"
+#include "uevent.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -13,21 +13,33 @@
 
 static int on_uevent(sd_device_monitor *monitor, sd_device *device, void *userdata) {
         Manager *m = userdata;
-        sd_device_action_t action = _SD_DEVICE_ACTION_INVALID;
-        const char *sysname = NULL;
+        const char *action = NULL, *devpath = NULL, *subsystem = NULL, *devpath_old = NULL;
+        UeventPci u;
         int k;
 
-        if (sd_device_get_sysname(device, &sysname) < 0 || !pci_address_is_valid(sysname))
-                return 0;
-        (void) sd_device_get_action(device, &action);
-
-        /* add, remove, bind, unbind, change, move: whatever it was, re-reading the device and its group
-         * tells us what changed; only "remove" needs to know, because sysfs may still show the device. */
-        log_debug("uevent %d for %s", (int) action, sysname);
         /* Look at the socket's error again before sd-device's next read, see on_monitor_readable(). */
         if (m->overflow_source)
                 (void) sd_event_source_set_enabled(m->overflow_source, SD_EVENT_ONESHOT);
-        k = manager_queue_uevent(m, sysname, action == SD_DEVICE_REMOVE);
+
+        (void) sd_device_get_property_value(device, "ACTION", &action);
+        (void) sd_device_get_devpath(device, &devpath);
+        (void) sd_device_get_subsystem(device, &subsystem);
+        (void) sd_device_get_property_value(device, "DEVPATH_OLD", &devpath_old);
+        /* Only the address is taken from the event, checked and normalised (libvfiomap/uevent.c): add,
+         * remove, bind, unbind, change, move, whatever it was, re-reading the device and its group tells us
+         * what changed; only "remove" needs to be known, because sysfs may still show the device. */
+        if (uevent_pci_from_properties(action, devpath, subsystem, devpath_old, &u) < 0) {
+                log_debug("Ignoring a uevent that is not about a PCI function: %s %s",
+                          strna(action), strna(devpath));
+                return 0;
+        }
+        log_debug("uevent %s for %s", uevent_action_to_string(u.action), u.address);
+        if (u.old_address[0] && !streq(u.old_address, u.address)) {
+                k = manager_queue_uevent(m, u.old_address, true);
+                if (k < 0)
+                        return log_oom();
+        }
+        k = manager_queue_uevent(m, u.address, u.action == UEVENT_REMOVE);
         if (k < 0)
                 return log_oom();
         return 0;

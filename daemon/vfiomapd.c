@@ -16,6 +16,11 @@ static int help(void) {
                "                          host are refused\n"
                "     --runtime-dir=DIR    Keep the claims in DIR (default: $RUNTIME_DIRECTORY or\n"
                "                          /run/vfiomap)\n"
+               "     --libvirt-uri=URI    Follow the running domains of this libvirt (default:\n"
+               "                          qemu:///system; with --root only when given)\n"
+               "     --no-libvirt         Do not watch libvirt: claims come from Claim() only\n"
+               "     --follow-uevents     With --root, follow uevents all the same, re-reading the\n"
+               "                          devices they name in DIR (for tests that send their own)\n"
                "     --debug              Log debug messages\n",
                program_invocation_short_name);
         return 0;
@@ -26,6 +31,9 @@ static int parse_argv(int argc, char *argv[], Manager *m) {
                 ARG_VERSION = 0x100,
                 ARG_ROOT,
                 ARG_RUNTIME_DIR,
+                ARG_LIBVIRT_URI,
+                ARG_NO_LIBVIRT,
+                ARG_FOLLOW_UEVENTS,
                 ARG_DEBUG,
         };
         static const struct option options[] = {
@@ -33,6 +41,9 @@ static int parse_argv(int argc, char *argv[], Manager *m) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "libvirt-uri", required_argument, NULL, ARG_LIBVIRT_URI },
+                { "no-libvirt", no_argument, NULL, ARG_NO_LIBVIRT },
+                { "follow-uevents", no_argument, NULL, ARG_FOLLOW_UEVENTS },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 {},
         };
@@ -58,6 +69,17 @@ static int parse_argv(int argc, char *argv[], Manager *m) {
                         if (!m->runtime_dir)
                                 return log_oom();
                         break;
+                case ARG_LIBVIRT_URI:
+                        if (isempty(optarg))
+                                return log_error_errno(EINVAL, "--libvirt-uri= needs a URI.");
+                        free(m->libvirt_uri);
+                        m->libvirt_uri = strdup(optarg);
+                        if (!m->libvirt_uri)
+                                return log_oom();
+                        m->no_libvirt = false;
+                        break;
+                case ARG_NO_LIBVIRT: m->no_libvirt = true; break;
+                case ARG_FOLLOW_UEVENTS: m->follow_uevents = true; break;
                 case ARG_DEBUG: log_set_max_level(LOG_DEBUG); break;
                 case '?': return -EINVAL;
                 default: return log_error_errno(EINVAL, "Unhandled option %d.", opt);

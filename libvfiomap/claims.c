@@ -135,7 +135,9 @@ static int record_parse(json_object *o, size_t index, ClaimRecord *r, char **ret
                         return fail(ret_error, "machine %s: groups[%zu] is not a group number", name, i);
                 r->groups[r->n_groups++] = (unsigned) v;
         }
-        qsort(r->groups, r->n_groups, sizeof(unsigned), uint_compare);
+        /* qsort() of NULL is undefined even for 0 elements (C11 7.22.5), and a machine may hold no group. */
+        if (r->n_groups > 0)
+                qsort(r->groups, r->n_groups, sizeof(unsigned), uint_compare);
         for (size_t i = 1; i < r->n_groups; i++)
                 if (r->groups[i] == r->groups[i - 1])
                         return fail(ret_error, "machine %s: group %u is listed twice", name, r->groups[i]);
@@ -173,7 +175,7 @@ static int check_consistency(const RecordList *l, char **ret_error) {
 
                         if (streq(a->machine, b->machine))
                                 return fail(ret_error, "machine %s is listed twice", a->machine);
-                        for (size_t k = 0; k < a->n_groups; k++)
+                        for (size_t k = 0; k < a->n_groups && b->n_groups > 0; k++)
                                 if (bsearch(a->groups + k,
                                             b->groups,
                                             b->n_groups,

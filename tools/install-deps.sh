@@ -11,5 +11,7 @@ apt-get install -y -qq --no-install-recommends \
         umockdev libumockdev-dev \
         pciutils librsvg2-bin jq libxml2-utils util-linux \
         qemu-system-x86 busybox-static cpio kmod socat xz-utils \
-        clang libclang-rt-14-dev valgrind \
+        libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
+        clang libclang-rt-14-dev valgrind polkitd \
+        hyperfine strace \
         >/dev/null
