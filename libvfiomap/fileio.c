@@ -61,6 +61,13 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         if (!GREEDY_REALLOC(buf, allocated, size + 1))
                 return -ENOMEM;
         buf[size] = 0;
+        /* Give back the read-ahead: callers keep what they read ("DMA\n", a driver name), and an 8 KiB
+         * buffer behind each such string was most of the daemon's heap on large hosts. */
+        if (allocated > size + 1) {
+                char *shrunk = realloc(buf, size + 1);
+                if (shrunk)
+                        buf = shrunk;
+        }
         *ret = TAKE_PTR(buf);
         if (ret_size)
                 *ret_size = size;
@@ -213,6 +220,7 @@ DIR *reader_opendir(const Reader *r, const char *relpath) {
 
 int reader_list_dir(const Reader *r, const char *relpath, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0, allocated = 0;
         DIR *d;
         struct dirent *de;
         int k = 0;
@@ -224,9 +232,18 @@ int reader_list_dir(const Reader *r, const char *relpath, char ***ret) {
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                k = strv_extend(&l, de->d_name);
-                if (k < 0)
+                /* Grown geometrically, not with strv_extend(): sys/bus/pci/devices and iommu_groups hold
+                 * thousands of entries on large hosts, and appending one by one is quadratic. */
+                if (!GREEDY_REALLOC(l, allocated, n + 2)) {
+                        k = -ENOMEM;
                         break;
+                }
+                l[n] = strdup(de->d_name);
+                if (!l[n]) {
+                        k = -ENOMEM;
+                        break;
+                }
+                l[++n] = NULL;
                 errno = 0;
         }
         if (k == 0 && errno != 0)

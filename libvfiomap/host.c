@@ -388,6 +388,7 @@ static int group_load(const Reader *r, unsigned number, Group **ret) {
         _cleanup_(group_freep) Group *g = NULL;
         _cleanup_free_ char *dir = NULL, *p = NULL;
         _cleanup_strv_free_ char **members = NULL;
+        unsigned n_leaving = 0, n_other = 0;
         int k;
 
         g = calloc(1, sizeof(Group));
@@ -406,18 +407,36 @@ static int group_load(const Reader *r, unsigned number, Group **ret) {
                 warn(&g->warnings, "cannot list %s: %s; members unknown", p, strerror(-k));
         reader_trace_entries(r, p, members);
         STRV_FOREACH(m, members) {
+                _cleanup_free_ char *bus_link = NULL, *target = NULL;
                 PciAddress a;
                 char buf[PCI_ADDRESS_MAX];
 
                 if (pci_address_parse(*m, &a) < 0) {
                         /* Non-PCI members (platform devices on ARM) are real but not ours to model. */
                         warn(&g->warnings, "member %s is not a PCI device; not modelled", *m);
+                        n_other++;
                         continue;
                 }
                 pci_address_format(&a, buf);
+                /* A removed device leaves the bus (bus_remove_device()) before the IOMMU core takes it out of
+                 * its group (BUS_NOTIFY_REMOVED_DEVICE, iommu_release_device(); drivers/base/core.c,
+                 * device_del()), and the group directory goes with its last member: for a moment the group
+                 * still lists a device that is gone. vfiomapd reading it then (seen in a QEMU guest at
+                 * hot-unplug) would keep a group no event will ever refresh. Such a member is not one. */
+                if (asprintf_safe(&bus_link, "sys/bus/pci/devices/%s", *m) < 0)
+                        return -ENOMEM;
+                k = reader_readlink(r, bus_link, &target);
+                if (k == -ENOMEM)
+                        return k;
+                if (k == -ENOENT) {
+                        n_leaving++;
+                        continue;
+                }
                 if (strv_extend(&g->devices, buf) < 0)
                         return -ENOMEM;
         }
+        if (!g->devices && n_leaving > 0 && n_other == 0)
+                return -ENOENT; /* its last device left: the group is going away */
         if (!g->devices) {
                 g->devices = calloc(1, sizeof(char *));
                 if (!g->devices)
@@ -475,10 +494,52 @@ static AmdFeaturesOrder amd_features_order(const Host *h) {
         return AMD_FEATURES_EFR2_FIRST;
 }
 
+/* The devices a unit serves, from sys/class/iommu/NAME/devices/: read with the unit, and again whenever a
+ * device comes or goes (host_reload_device()), so the list never goes stale. */
+static int unit_load_devices(const Reader *r, IommuUnit *u) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_strv_free_ char **devices = NULL, **list = NULL;
+        int k;
+
+        if (asprintf_safe(&p, "sys/class/iommu/%s/devices", u->name) < 0)
+                return -ENOMEM;
+        k = reader_list_dir(r, p, &devices);
+        if (k < 0 && k != -ENOENT)
+                warn(&u->warnings, "cannot list %s: %s", p, strerror(-k));
+        reader_trace_entries(r, p, devices);
+        /* Sized once: a unit may serve every device of a large host, and strv_extend() per entry would be
+         * quadratic. */
+        if (devices && devices[0]) {
+                size_t n = 0;
+
+                list = calloc(strv_length(devices) + 1, sizeof(char *));
+                if (!list)
+                        return -ENOMEM;
+                STRV_FOREACH(dev, devices) {
+                        PciAddress a;
+                        char buf[PCI_ADDRESS_MAX];
+
+                        if (pci_address_parse(*dev, &a) < 0)
+                                continue;
+                        pci_address_format(&a, buf);
+                        list[n] = strdup(buf);
+                        if (!list[n])
+                                return -ENOMEM;
+                        n++;
+                }
+                if (n == 0) {
+                        free(list);
+                        list = NULL;
+                }
+        }
+        strv_free(u->devices);
+        u->devices = TAKE_PTR(list);
+        return 0;
+}
+
 static int unit_load(const Reader *r, const Host *h, const char *name, IommuUnit **ret) {
         _cleanup_(unit_freep) IommuUnit *u = NULL;
         _cleanup_free_ char *dir = NULL, *cap = NULL, *ecap = NULL, *features = NULL, *p = NULL, *p2 = NULL;
-        _cleanup_strv_free_ char **devices = NULL;
         int k, k2;
 
         u = calloc(1, sizeof(IommuUnit));
@@ -538,23 +599,9 @@ static int unit_load(const Reader *r, const Host *h, const char *name, IommuUnit
                         u->kind = IOMMU_ARM;
         }
 
-        free(p);
-        if (asprintf_safe(&p, "%s/devices", dir) < 0)
-                return -ENOMEM;
-        k = reader_list_dir(r, p, &devices);
-        if (k < 0 && k != -ENOENT)
-                warn(&u->warnings, "cannot list %s: %s", p, strerror(-k));
-        reader_trace_entries(r, p, devices);
-        STRV_FOREACH(dev, devices) {
-                PciAddress a;
-                char buf[PCI_ADDRESS_MAX];
-
-                if (pci_address_parse(*dev, &a) < 0)
-                        continue;
-                pci_address_format(&a, buf);
-                if (strv_extend(&u->devices, buf) < 0)
-                        return -ENOMEM;
-        }
+        k = unit_load_devices(r, u);
+        if (k < 0)
+                return k;
 
         *ret = TAKE_PTR(u);
         return 0;
@@ -1144,6 +1191,22 @@ int host_reload_group(Host *h, unsigned number) {
         return 1;
 }
 
+int host_reload_vfio(Host *h) {
+        _cleanup_free_ char *prefix = root_prefix(h->root);
+        Reader r = { .root = prefix };
+
+        if (!prefix)
+                return -ENOMEM;
+        for (size_t i = 0; i < h->n_vfio_nodes; i++) {
+                free(h->vfio_nodes[i].name);
+                free(h->vfio_nodes[i].pids);
+        }
+        free(h->vfio_nodes);
+        h->vfio_nodes = NULL;
+        h->n_vfio_nodes = 0;
+        return host_load_vfio(&r, h);
+}
+
 static int host_reload_groups_of(Host *h, int old_group, int new_group) {
         int k, changed = 0;
 
@@ -1162,6 +1225,23 @@ static int host_reload_groups_of(Host *h, int old_group, int new_group) {
         return changed;
 }
 
+/* A device that came or went changes the device list of the unit serving it: which one, its directory
+ * says; the few units are all listed again. Returns 1 when a list changed. */
+static int host_reload_unit_devices(Host *h, const Reader *r) {
+        int changed = 0;
+
+        for (size_t i = 0; i < h->n_units; i++) {
+                _cleanup_strv_free_ char **old = TAKE_PTR(h->units[i]->devices);
+                int k;
+
+                k = unit_load_devices(r, h->units[i]);
+                if (k < 0)
+                        return k;
+                changed |= !strv_equal(old, h->units[i]->devices);
+        }
+        return changed;
+}
+
 int host_reload_device(Host *h, const char *address) {
         _cleanup_free_ char *prefix = root_prefix(h->root);
         _cleanup_strv_free_ char **ignored = NULL;
@@ -1169,7 +1249,7 @@ int host_reload_device(Host *h, const char *address) {
         Reader r = { .root = prefix };
         Device **slot;
         PciAddress a;
-        int old_group = -1, k, changed;
+        int old_group = -1, k, changed, unit_changed;
 
         if (!prefix)
                 return -ENOMEM;
@@ -1193,8 +1273,17 @@ int host_reload_device(Host *h, const char *address) {
                         changed = 1;
                 }
                 k = host_reload_groups_of(h, old_group, -1);
+                if (k < 0)
+                        return k;
+                changed |= k;
+                k = host_reload_unit_devices(h, &r);
                 return k < 0 ? k : changed | k;
         }
+
+        k = host_reload_unit_devices(h, &r);
+        if (k < 0)
+                return k;
+        unit_changed = k;
 
         k = device_link_unit(h, d);
         if (k < 0)
@@ -1203,6 +1292,7 @@ int host_reload_device(Host *h, const char *address) {
         changed = host_reload_groups_of(h, old_group, d->group);
         if (changed < 0)
                 return changed;
+        changed |= unit_changed;
         device_check_group(h, d);
 
         if (slot) {

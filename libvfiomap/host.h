@@ -140,6 +140,9 @@ static inline void host_freep(Host **h) {
  * shows changed, 0 when nothing did, negative errno on failure. */
 int host_reload_device(Host *h, const char *address);
 int host_reload_group(Host *h, unsigned number);
+/* Re-reads /dev/vfio and the processes holding its nodes: no event announces either (a driver bind creates
+ * a node, opening one is silent), so a long-lived model calls this before it shows them. */
+int host_reload_vfio(Host *h);
 
 const Device *host_find_device(const Host *h, const char *address);
 const Group *host_find_group(const Host *h, unsigned number);

@@ -277,6 +277,42 @@ static void test_reload(void) {
         ok(host_reload_device(h, "nonsense") == -EINVAL, "reload: bad address refused");
 }
 
+/* Hot-unplug as the kernel does it (drivers/base/core.c, device_del()): the device leaves the bus first, its
+ * group membership goes a moment later (BUS_NOTIFY_REMOVED_DEVICE), the group directory with its last
+ * member. A reload in between must not keep a group that no later event will refresh (seen in the VM
+ * tests: tests/vm/check-daemon-hotplug.sh). */
+static void test_reload_removal_window(void) {
+        _cleanup_(host_freep) Host *h = NULL, *again = NULL;
+        char p[PATH_MAX * 2];
+
+        build_gpu_host();
+        add_device("sys/devices/pci0000:00/0000:00:1f.6", "0000:00:1f.6", 0x8086, 0x15bc, 0x020000, "e1000e", 16,
+                   NULL);
+        put_config("sys/devices/pci0000:00/0000:00:1f.6", 0x8086, 0x15bc, 0x020000, false, 0, -1, 4096);
+        put_str("sys/kernel/iommu_groups/16/reserved_regions", MSI);
+        if (host_load(root, &h) < 0) {
+                ok(false, "removal window: loads");
+                return;
+        }
+        ok(host_find_group(h, 16) != NULL, "removal window: the NIC's group is there");
+
+        (void) snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:00:1f.6", root);
+        (void) unlink(p);
+        is_int(host_reload_device(h, "0000:00:1f.6"), 1, "removal window: the NIC left the bus: a change");
+        ok(!host_find_device(h, "0000:00:1f.6"), "removal window: the NIC is gone");
+        ok(!host_find_group(h, 16), "removal window: so is its group, which still lists it");
+
+        /* One member of a group leaves: the group stays, without it. */
+        (void) snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:01:00.1", root);
+        (void) unlink(p);
+        (void) host_reload_device(h, "0000:01:00.1");
+        is_int(strv_length(host_find_group(h, 1)->devices), 2, "removal window: group 1 without the audio function");
+
+        ok(host_load(root, &again) == 0 && !host_find_group(again, 16) &&
+                   strv_length(host_find_group(again, 1)->devices) == 2,
+           "removal window: a full load in the same window agrees");
+}
+
 static void test_bad_inputs(void) {
         _cleanup_(host_freep) Host *h = NULL;
         const Device *d;
@@ -427,6 +463,14 @@ static void test_vfio_users(void) {
         ok(n && n->n_pids == 2 && n->pids[0] == 77 && n->pids[1] == 4242,
            "vfio users: both processes holding /dev/vfio/1, sorted");
         is_int(h->n_vfio_nodes, 2, "vfio users: container and group node");
+
+        /* A bind creates a node, a QEMU opens it: no event says so, host_reload_vfio() sees it. */
+        put_str("dev/vfio/2", "");
+        link_to("proc/99/fd/5", "/dev/vfio/2");
+        ok(host_reload_vfio(h) == 0, "vfio users: reloaded");
+        n = host_find_vfio_group_node(h, 2);
+        ok(n && n->n_pids == 1 && n->pids[0] == 99, "vfio users: the new node and its user");
+        is_int(h->n_vfio_nodes, 3, "vfio users: nothing counted twice");
 }
 
 /* pci_acs_enabled() by port type, on devices built in memory. */
@@ -494,6 +538,7 @@ static void test_no_iommu_json(void) {
 int main(void) {
         test_gpu_host();
         test_reload();
+        test_reload_removal_window();
         test_bad_inputs();
         test_units();
         test_amd_features_order();
