@@ -120,7 +120,9 @@ int range_set_add_many(RangeSet *s, const Range *ranges, size_t n) {
         all = malloc(total * sizeof(Range));
         if (!all)
                 return -ENOMEM;
-        memcpy(all, s->ranges, s->n * sizeof(Range));
+        /* An empty set has no array, and memcpy() from NULL is undefined even for 0 bytes (C11 7.24.1). */
+        if (s->n > 0)
+                memcpy(all, s->ranges, s->n * sizeof(Range));
         memcpy(all + s->n, ranges, n * sizeof(Range));
         qsort(all, total, sizeof(Range), range_compare);
 

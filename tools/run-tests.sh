@@ -5,6 +5,13 @@
 #   tools/run-tests.sh            everything (installs packages first; needs root)
 #   NO_INSTALL=1 tools/run-tests.sh   skip the apt-get step on a prepared machine
 #   BUILD_DIR=DIR                  where to build (default: build/ in the source tree)
+#   ASAN_BUILD_DIR=DIR             where the sanitizer build goes (default: build-asan/ in the source tree)
+#   SANITIZERS=0                   skip the second run, in the sanitizer build
+#
+# The suite runs twice: in a plain build, then in a --enable-sanitizers build (AddressSanitizer, LeakSanitizer
+# and UndefinedBehaviorSanitizer, any report fails the test) where everything runs again, the daemon's
+# integration tests under umockdev and the real-kernel VM tests included, except test-libvirt.sh (libvirt's
+# RPC cannot run under ASan here, see below). The summary counts both runs. On 2 cores: about 9 minutes.
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,10 +34,33 @@ make -j"$jobs" >/dev/null
 
 status=0
 make -j"$jobs" check || status=$?
+dirs=$build
+
+if [ "${SANITIZERS:-1}" != 0 ]; then
+        asan=${ASAN_BUILD_DIR:-$src/build-asan}
+        mkdir -p "$asan"
+        cd "$asan"
+        [ -f Makefile ] || "$src/configure" --quiet --enable-sanitizers
+        make -j"$jobs" >/dev/null
+        # The tests' programs are instrumented, the preload libraries (umockdev's) are not: ASan must not insist
+        # on coming first. Leaks are reported at exit; a UBSan report aborts like an ASan one.
+        export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1
+        export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+        export LSAN_OPTIONS=suppressions=$src/tests/lsan.supp
+        # Every test but test-libvirt.sh, read from the Makefile itself. That one cannot run instrumented:
+        # ASan's XDR interceptors find no xdr_* functions in Debian 12's glibc (libvirt takes them from
+        # libtirpc), and vfiomapd's first libvirt RPC jumps to address 0 through one of them (ASan: "failed to
+        # intercept 'xdr_...'", llvm-project issue 81470).
+        tests=$(printf 'print-tests:\n\t@echo $(TESTS)\n' | make -s -f Makefile -f - print-tests | tail -n 1 |
+                tr ' ' '\n' | grep -v '^tests/integration/test-libvirt\.sh$' | tr '\n' ' ')
+        make -j"$jobs" check TESTS="$tests" || status=$?
+        dirs="$dirs $asan"
+fi
 
 # Count test cases, not programs: every TAP line leaves one ":test-result:" in a .trs file.
 count() {
-        find . -name '*.trs' -exec grep -h "^:test-result: $1" {} + 2>/dev/null | wc -l
+        # shellcheck disable=SC2086 # $dirs is a list
+        find $dirs -name '*.trs' -exec grep -h "^:test-result: $1" {} + 2>/dev/null | wc -l
 }
 pass=$(( $(count PASS) + $(count XFAIL) ))
 fail=$(( $(count FAIL) + $(count ERROR) + $(count XPASS) ))
