@@ -40,13 +40,14 @@ char *reader_path(const Reader *r, const char *relpath) {
 static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
+        char first[4096];
 
+        /* Callers keep what they read ("DMA\n", a driver name), and nearly every file is a line: read into
+         * the stack first and allocate exactly what came. A buffer grown for read-ahead behind each kept
+         * string (8 KiB, or a shrunk one whose freed tail fragments the heap) was most of the daemon's heap
+         * on large hosts. Larger files continue on the heap. */
         for (;;) {
-                ssize_t n;
-
-                if (!GREEDY_REALLOC(buf, allocated, MIN(size + 4096, max + 1) + 1))
-                        return -ENOMEM;
-                n = read(fd, buf + size, MIN(allocated - size - 1, max + 1 - size));
+                ssize_t n = read(fd, first + size, MIN(sizeof(first) - size, max + 1 - size));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -57,17 +58,37 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
                 size += n;
                 if (size > max)
                         return -EFBIG;
+                if (size == sizeof(first))
+                        break;
         }
-        if (!GREEDY_REALLOC(buf, allocated, size + 1))
-                return -ENOMEM;
+        if (size < sizeof(first)) {
+                buf = malloc(size + 1);
+                if (!buf)
+                        return -ENOMEM;
+                memcpy(buf, first, size);
+        } else {
+                if (!GREEDY_REALLOC(buf, allocated, size + 4096 + 1))
+                        return -ENOMEM;
+                memcpy(buf, first, size);
+                for (;;) {
+                        ssize_t n;
+
+                        if (!GREEDY_REALLOC(buf, allocated, MIN(size + 4096, max + 1) + 1))
+                                return -ENOMEM;
+                        n = read(fd, buf + size, MIN(allocated - size - 1, max + 1 - size));
+                        if (n < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return -errno;
+                        }
+                        if (n == 0)
+                                break;
+                        size += n;
+                        if (size > max)
+                                return -EFBIG;
+                }
+        }
         buf[size] = 0;
-        /* Give back the read-ahead: callers keep what they read ("DMA\n", a driver name), and an 8 KiB
-         * buffer behind each such string was most of the daemon's heap on large hosts. */
-        if (allocated > size + 1) {
-                char *shrunk = realloc(buf, size + 1);
-                if (shrunk)
-                        buf = shrunk;
-        }
         *ret = TAKE_PTR(buf);
         if (ret_size)
                 *ret_size = size;
