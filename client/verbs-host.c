@@ -68,7 +68,7 @@ int verb_devices(int argc, char *argv[], Context *c) {
         json_object *devices;
         int k;
 
-        k = context_describe(c, &state);
+        k = context_describe_parts(c, c->json ? DESCRIBE_DEVICES : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
         if (c->json)
@@ -146,7 +146,7 @@ int verb_device(int argc, char *argv[], Context *c) {
         char num[24];
         int k;
 
-        k = context_describe(c, &state);
+        k = context_describe_parts(c, c->json ? DESCRIBE_DEVICES : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
         d = find_device(state, argv[1]);
@@ -254,7 +254,7 @@ int verb_groups(int argc, char *argv[], Context *c) {
         json_object *groups;
         int k;
 
-        k = context_describe(c, &state);
+        k = context_describe_parts(c, c->json ? DESCRIBE_GROUPS : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
         if (c->json)
@@ -318,7 +318,7 @@ int verb_group(int argc, char *argv[], Context *c) {
 
         if (safe_atoi(argv[1], &n) < 0 || n < 0)
                 return log_error_errno(EINVAL, "\"%s\" is not an IOMMU group number.", argv[1]);
-        k = context_describe(c, &state);
+        k = context_describe_parts(c, c->json ? DESCRIBE_GROUPS : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
         g = find_group(state, n);
@@ -393,7 +393,7 @@ int verb_iommu(int argc, char *argv[], Context *c) {
         json_object *iommu, *units;
         int k;
 
-        k = context_describe(c, &state);
+        k = context_describe_parts(c, c->json ? DESCRIBE_IOMMU : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
         if (c->json)

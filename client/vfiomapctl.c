@@ -45,8 +45,9 @@ int context_load_host(Context *c, Host **ret) {
         return 0;
 }
 
-int context_describe(Context *c, json_object **ret) {
+int context_describe_parts(Context *c, unsigned parts, json_object **ret) {
         _cleanup_(host_freep) Host *h = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
         int k;
 
         if (!c->root)
@@ -54,8 +55,26 @@ int context_describe(Context *c, json_object **ret) {
         k = context_load_host(c, &h);
         if (k < 0)
                 return k;
-        *ret = host_to_json(h);
-        return *ret ? 0 : log_error_errno(ENOMEM, "%m");
+        if (parts == DESCRIBE_ALL)
+                o = host_to_json(h);
+        else {
+                /* Encoding the whole host to print one part of it was a third of `groups --json`. */
+                o = json_object_new_object();
+                if (o && (parts & DESCRIBE_DEVICES))
+                        (void) json_object_object_add(o, "devices", host_devices_to_json(h));
+                if (o && (parts & DESCRIBE_GROUPS))
+                        (void) json_object_object_add(o, "groups", host_groups_to_json(h));
+                if (o && (parts & DESCRIBE_IOMMU))
+                        (void) json_object_object_add(o, "iommu", host_iommu_to_json(h));
+        }
+        if (!o)
+                return log_error_errno(ENOMEM, "%m");
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int context_describe(Context *c, json_object **ret) {
+        return context_describe_parts(c, DESCRIBE_ALL, ret);
 }
 
 int print_json(const Context *c, json_object *j) {

@@ -42,6 +42,15 @@ int context_load_host(Context *c, Host **ret);
  * verb renders from this, so both paths print the same. Logs and returns negative errno. */
 int context_describe(Context *c, json_object **ret);
 
+/* As context_describe(), building offline only the members asked for (the daemon sends everything). */
+enum {
+        DESCRIBE_DEVICES = 1 << 0,
+        DESCRIBE_GROUPS = 1 << 1,
+        DESCRIBE_IOMMU = 1 << 2,
+        DESCRIBE_ALL = ~0U,
+};
+int context_describe_parts(Context *c, unsigned parts, json_object **ret);
+
 /* Prints j (consumed) according to c->json, followed by a newline. */
 int print_json(const Context *c, json_object *j);
 

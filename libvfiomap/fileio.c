@@ -37,7 +37,7 @@ char *reader_path(const Reader *r, const char *relpath) {
         return p;
 }
 
-static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
+static int read_fd(int fd, size_t max, bool attribute, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
         char first[4096];
@@ -59,6 +59,12 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
                 if (size > max)
                         return -EFBIG;
                 if (size == sizeof(first))
+                        break;
+                /* A sysfs attribute comes whole in one read (kernfs formats it into one page, and a
+                 * snapshot's regular file returns all it has): a short read is the end, and asking again
+                 * only to hear it doubled the reads of a host load. /proc's seq files may stop early, so
+                 * they are read to the end. */
+                if (attribute && (size_t) n < sizeof(first))
                         break;
         }
         if (size < sizeof(first)) {
@@ -95,10 +101,49 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int reader_open(const Reader *r, const char *relpath, int flags) {
-        _cleanup_free_ char *p = reader_path(r, relpath);
+/* The fd of relpath's directory from the cache, opening it when it is another one; -EBADF when there is
+ * no cache or the directory cannot be opened (the caller then uses the absolute path, which reports the
+ * error). The fd is opened by absolute path, so under umockdev it already points into the testbed and a
+ * relative openat() from it needs no redirection. */
+static int cached_dir_fd(const Reader *r, const char *relpath, const char **ret_name) {
+        ResolveCache *c = r->cache;
+        const char *slash = strrchr(relpath, '/');
+        _cleanup_free_ char *dir = NULL, *p = NULL;
         int fd;
 
+        if (!c || !slash)
+                return -EBADF;
+        if (c->dir && strlen(c->dir) == (size_t) (slash - relpath) && strncmp(c->dir, relpath, slash - relpath) == 0) {
+                *ret_name = slash + 1;
+                return c->dir_fd;
+        }
+        dir = strndup(relpath, slash - relpath);
+        p = dir ? reader_path(r, dir) : NULL;
+        if (!p)
+                return -EBADF;
+        fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -EBADF;
+        if (c->dir_fd >= 0)
+                (void) close(c->dir_fd);
+        free(c->dir);
+        c->dir = TAKE_PTR(dir);
+        c->dir_fd = fd;
+        *ret_name = slash + 1;
+        return fd;
+}
+
+static int reader_open(const Reader *r, const char *relpath, int flags) {
+        _cleanup_free_ char *p = NULL;
+        const char *name;
+        int fd, dfd;
+
+        dfd = cached_dir_fd(r, relpath, &name);
+        if (dfd >= 0) {
+                fd = openat(dfd, name, flags | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        p = reader_path(r, relpath);
         if (!p)
                 return -ENOMEM;
         fd = open(p, flags | O_CLOEXEC);
@@ -114,7 +159,7 @@ int reader_read_file(const Reader *r, const char *relpath, size_t max, char **re
         fd = reader_open(r, relpath, O_RDONLY | O_NOCTTY);
         if (fd < 0)
                 return fd;
-        k = read_fd(fd, max, ret, ret_size);
+        k = read_fd(fd, max, startswith(relpath, "sys/") != NULL, ret, ret_size);
         if (k >= 0)
                 reader_trace(r, relpath);
         return k;
@@ -319,6 +364,38 @@ static int path_push(char *p, size_t size, const char *c, size_t cl) {
         return 0;
 }
 
+void resolve_cache_done(ResolveCache *c) {
+        for (unsigned i = 0; i < RESOLVE_CACHE_SLOTS; i++)
+                free(c->real[i]);
+        free(c->dir);
+        if (c->dir_fd >= 0)
+                (void) close(c->dir_fd);
+        *c = RESOLVE_CACHE_INIT;
+}
+
+/* path is a known real directory, or an ancestor of one. */
+static bool resolve_cache_has(const ResolveCache *c, const char *path) {
+        size_t l = strlen(path);
+
+        for (unsigned i = 0; c && i < RESOLVE_CACHE_SLOTS; i++)
+                if (c->real[i] && strncmp(c->real[i], path, l) == 0 && IN_SET(c->real[i][l], '/', 0))
+                        return true;
+        return false;
+}
+
+static void resolve_cache_add(ResolveCache *c, const char *path) {
+        char *copy;
+
+        if (!c || resolve_cache_has(c, path))
+                return;
+        copy = strdup(path);
+        if (!copy)
+                return; /* only a cache */
+        free(c->real[c->next]);
+        c->real[c->next] = copy;
+        c->next = (c->next + 1) % RESOLVE_CACHE_SLOTS;
+}
+
 int reader_resolve(const Reader *r, const char *relpath, char **ret) {
         /* Resolve component by component, so that every symlink met is read through the reader (and thus
          * traced for snapshots) and so that absolute link targets stay inside the root. */
@@ -350,12 +427,18 @@ int reader_resolve(const Reader *r, const char *relpath, char **ret) {
                         continue;
                 }
 
+                if (resolve_cache_has(r->cache, done)) {
+                        memmove(todo, s + cl, strlen(s + cl) + 1);
+                        continue;
+                }
                 full = reader_path(r, done);
                 if (!full)
                         return -ENOMEM;
                 if (lstat(full, &st) < 0)
                         return -errno;
                 if (!S_ISLNK(st.st_mode)) {
+                        if (S_ISDIR(st.st_mode))
+                                resolve_cache_add(r->cache, done);
                         memmove(todo, s + cl, strlen(s + cl) + 1);
                         continue;
                 }
@@ -379,6 +462,15 @@ int reader_resolve(const Reader *r, const char *relpath, char **ret) {
                 free(target);
                 free(todo);
                 todo = next;
+        }
+        /* Every component of the result is real: its parent directory can be skipped next time. */
+        {
+                char *slash = strrchr(done, '/');
+                if (slash) {
+                        *slash = 0;
+                        resolve_cache_add(r->cache, done);
+                        *slash = '/';
+                }
         }
         *ret = strdup(done);
         return *ret ? 0 : -ENOMEM;

@@ -20,9 +20,27 @@ typedef struct PathList {
 
 void path_list_done(PathList *l);
 
+/* Directories reader_resolve() already found to be real (no symlink on the way), so that resolving the
+ * thousands of device links of a large host does not lstat() the same parents again and again. Valid for
+ * one load; a few slots suffice because devices are resolved in sorted order. */
+#define RESOLVE_CACHE_SLOTS 4
+typedef struct ResolveCache {
+        char *real[RESOLVE_CACHE_SLOTS];
+        unsigned next;
+        /* The directory last read from, open, so the next attribute of the same device is opened relative
+         * to it instead of walking the whole path again. */
+        char *dir;
+        int dir_fd;
+} ResolveCache;
+
+#define RESOLVE_CACHE_INIT ((ResolveCache) { .dir_fd = -EBADF })
+
+void resolve_cache_done(ResolveCache *c);
+
 typedef struct Reader {
         const char *root; /* "" for "/", else the root without trailing slash */
         PathList *trace;  /* when non-NULL, every relative path read is appended */
+        ResolveCache *cache; /* may be NULL */
 } Reader;
 
 /* Records relpath as read (for paths found without reading them through the reader). */

@@ -1020,6 +1020,7 @@ static char *root_prefix(const char *root) {
 int host_load_traced(const char *root, HostTrace *trace, Host **ret) {
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_free_ char *prefix = NULL;
+        _cleanup_(resolve_cache_done) ResolveCache cache = RESOLVE_CACHE_INIT;
         Reader r;
         struct stat st;
         int k;
@@ -1038,7 +1039,7 @@ int host_load_traced(const char *root, HostTrace *trace, Host **ret) {
                 if (!S_ISDIR(st.st_mode))
                         return -ENOTDIR;
         }
-        r = (Reader) { .root = prefix, .trace = trace };
+        r = (Reader) { .root = prefix, .trace = trace, .cache = &cache };
 
         h = calloc(1, sizeof(Host));
         if (!h)
