@@ -212,12 +212,25 @@ int reader_read_binary(const Reader *r, const char *relpath, size_t max, uint8_t
 }
 
 static int readlink_malloc(const Reader *r, const char *relpath, char **ret) {
-        _cleanup_free_ char *p = reader_path(r, relpath);
+        _cleanup_free_ char *p = NULL;
         _cleanup_free_ char *buf = NULL;
+        const char *slash = strrchr(relpath, '/'), *name = relpath;
         size_t l = 256;
+        int dfd = AT_FDCWD;
 
-        if (!p)
-                return -ENOMEM;
+        /* A link in the directory already open (a device's driver, iommu_group, iommu) is read relative to
+         * it; any other is read by absolute path, without replacing the cached directory: the bus links
+         * resolved between two devices would otherwise make every device directory be opened twice. */
+        if (r->cache && r->cache->dir_fd >= 0 && slash && strlen(r->cache->dir) == (size_t) (slash - relpath) &&
+            strncmp(r->cache->dir, relpath, slash - relpath) == 0) {
+                dfd = r->cache->dir_fd;
+                name = slash + 1;
+        } else {
+                p = reader_path(r, relpath);
+                if (!p)
+                        return -ENOMEM;
+                name = p;
+        }
         for (;;) {
                 ssize_t n;
 
@@ -225,7 +238,7 @@ static int readlink_malloc(const Reader *r, const char *relpath, char **ret) {
                 buf = malloc(l);
                 if (!buf)
                         return -ENOMEM;
-                n = readlink(p, buf, l);
+                n = readlinkat(dfd, name, buf, l);
                 if (n < 0)
                         return -errno;
                 if ((size_t) n < l) {

@@ -203,6 +203,10 @@ static void device_load_sriov(const Reader *r, Device *d) {
                 } else
                         d->sriov_numvfs = n;
         }
+        /* Only a PF has sriov_numvfs and virtfnN links (drivers/pci/iov.c): listing the directory of every
+         * other device to find none was a tenth of a host load's system calls. */
+        if (k == -ENOENT)
+                return;
 
         if (reader_list_dir(r, d->syspath, &entries) < 0)
                 return;
