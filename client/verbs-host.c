@@ -98,14 +98,10 @@ int verb_devices(int argc, char *argv[], Context *c) {
 static json_object *find_device(json_object *state, const char *arg) {
         json_object *devices = jget(state, "devices");
         PciAddress a;
-        char want[PCI_ADDRESS_MAX], buf[PCI_ADDRESS_MAX + 5];
+        char want[PCI_ADDRESS_MAX];
 
-        /* Accept lspci's short form "01:00.0" for domain 0, and any case. */
-        if (pci_address_parse(arg, &a) < 0) {
-                (void) snprintf(buf, sizeof(buf), "0000:%s", arg);
-                if (pci_address_parse(buf, &a) < 0)
-                        return NULL;
-        }
+        if (pci_address_parse_user(arg, &a) < 0)
+                return NULL;
         pci_address_format(&a, want);
         for (size_t i = 0; i < jlen(devices); i++)
                 if (streq_ptr(jstr(jidx(devices, i), "address"), want))

@@ -202,16 +202,10 @@ int bus_reply_json(sd_bus_message *message, json_object *j) {
 }
 
 int parse_pci_address_arg(const char *s, char ret[static PCI_ADDRESS_MAX]) {
-        char buf[PCI_ADDRESS_MAX + 8];
         PciAddress a;
 
-        if (pci_address_parse(s, &a) < 0) {
-                if (strlen(s) >= PCI_ADDRESS_MAX)
-                        return -EINVAL;
-                (void) snprintf(buf, sizeof(buf), "0000:%s", s);
-                if (pci_address_parse(buf, &a) < 0)
-                        return -EINVAL;
-        }
+        if (pci_address_parse_user(s, &a) < 0)
+                return -EINVAL;
         pci_address_format(&a, ret);
         return 0;
 }

@@ -697,6 +697,20 @@ int pci_address_parse(const char *s, PciAddress *ret) {
         return 0;
 }
 
+int pci_address_parse_user(const char *s, PciAddress *ret) {
+        char full[PCI_ADDRESS_MAX + 5];
+        int k;
+
+        k = pci_address_parse(s, ret);
+        if (k >= 0 || !s)
+                return k;
+        /* Exactly one ':' and short enough: "01:00.0" -> "0000:01:00.0". */
+        if (strchr(s, ':') != strrchr(s, ':') || strlen(s) >= PCI_ADDRESS_MAX)
+                return -EINVAL;
+        (void) snprintf(full, sizeof(full), "0000:%s", s);
+        return pci_address_parse(full, ret);
+}
+
 void pci_address_format(const PciAddress *a, char buf[static PCI_ADDRESS_MAX]) {
         /* Values pci_address_parse() cannot produce are cut to the buffer, never written past it. */
         (void) snprintf(buf, PCI_ADDRESS_MAX, "%04x:%02x:%02x.%x", (unsigned) a->domain, (unsigned) a->bus,

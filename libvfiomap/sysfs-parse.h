@@ -198,6 +198,9 @@ typedef struct PciAddress {
 
 /* "dddd:bb:ss.f", lowercase or uppercase hex; a domain of 4 or 5 hex digits. */
 int pci_address_parse(const char *s, PciAddress *ret);
+/* Also accepts lspci's short form "bb:ss.f", meaning domain 0000: what users type on command lines and in
+ * specs. */
+int pci_address_parse_user(const char *s, PciAddress *ret);
 void pci_address_format(const PciAddress *a, char buf[static PCI_ADDRESS_MAX]);
 bool pci_address_is_valid(const char *s);
 int pci_address_compare(const PciAddress *a, const PciAddress *b);

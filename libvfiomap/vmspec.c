@@ -956,14 +956,9 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
                                     "\"hostdevs[%zu]\" must be a PCI address string or an object", i);
                 if (!address)
                         return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\" has no \"address\"", i);
-                if (pci_address_parse(address, &a) < 0) {
-                        /* lspci's short form "01:00.0" means domain 0000 */
-                        _cleanup_free_ char *full = NULL;
-                        if (strchr(address, ':') != strrchr(address, ':') ||
-                            asprintf_safe(&full, "0000:%s", address) < 0 || pci_address_parse(full, &a) < 0)
-                                return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\": \"%s\" is not a PCI address "
-                                            "like \"0000:01:00.0\"", i, address);
-                }
+                if (pci_address_parse_user(address, &a) < 0)
+                        return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\": \"%s\" is not a PCI address "
+                                    "like \"0000:01:00.0\"", i, address);
                 r = spec_add_hostdev(s, &a, hotplug, ret_error);
                 if (r < 0)
                         return r;

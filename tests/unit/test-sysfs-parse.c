@@ -697,6 +697,15 @@ static void test_pci_address(void) {
         is_int(pci_address_parse(NULL, &a), -EINVAL, "NULL");
         ok(pci_address_is_valid("0000:65:00.1"), "valid");
 
+        is_int(pci_address_parse_user("01:00.1", &a), 0, "user form: lspci's short bb:ss.f");
+        ok(a.domain == 0 && a.bus == 1 && a.slot == 0 && a.function == 1, "  domain 0000");
+        is_int(pci_address_parse_user("0001:01:00.1", &a), 0, "user form: full address");
+        is_int(a.domain, 1, "  domain kept");
+        is_int(pci_address_parse_user("00:01:00.0", &a), -EINVAL, "user form: two colons is not short");
+        is_int(pci_address_parse_user("01:00.0000000000000000", &a), -EINVAL, "user form: too long");
+        is_int(pci_address_parse_user("1f.0", &a), -EINVAL, "user form: no bus");
+        is_int(pci_address_parse_user(NULL, &a), -EINVAL, "user form: NULL");
+
         (void) pci_address_parse("0000:00:1f.0", &a);
         (void) pci_address_parse("0000:00:1f.3", &b);
         ok(pci_address_compare(&a, &b) < 0 && pci_address_compare(&b, &a) > 0, "function order");
