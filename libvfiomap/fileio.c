@@ -27,27 +27,29 @@ void reader_trace(const Reader *r, const char *relpath) {
 }
 
 
-char *reader_path(const Reader *r, const char *relpath) {
-        char *p;
-
+/* root + "/" + relpath into buf: the loader builds some 15 paths per device, and formatting each one
+ * into a new allocation was a fifth of a host load's instructions. */
+static int reader_path_buf(const Reader *r, const char *relpath, char buf[static PATH_MAX]) {
         while (*relpath == '/')
                 relpath++;
-        if (asprintf_safe(&p, "%s/%s", r->root, relpath) < 0)
-                return NULL;
-        return p;
+        return path_join(buf, PATH_MAX, r->root, relpath);
 }
 
-static int read_fd(int fd, size_t max, bool attribute, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
-        char first[4096];
+char *reader_path(const Reader *r, const char *relpath) {
+        char buf[PATH_MAX];
 
-        /* Callers keep what they read ("DMA\n", a driver name), and nearly every file is a line: read into
-         * the stack first and allocate exactly what came. A buffer grown for read-ahead behind each kept
-         * string (8 KiB, or a shrunk one whose freed tail fragments the heap) was most of the daemon's heap
-         * on large hosts. Larger files continue on the heap. */
-        for (;;) {
-                ssize_t n = read(fd, first + size, MIN(sizeof(first) - size, max + 1 - size));
+        if (reader_path_buf(r, relpath, buf) < 0)
+                return NULL;
+        return strdup(buf);
+}
+
+/* Reads into buf until the end of the file, the buffer is full, or more than max bytes came (-EFBIG).
+ * Returns 1 when the buffer filled up (the file may go on), 0 at the end of the file. */
+static int read_fd_into(int fd, char *buf, size_t size, size_t max, bool attribute, size_t *ret_size) {
+        size_t n_read = 0;
+
+        while (n_read < size) {
+                ssize_t n = read(fd, buf + n_read, MIN(size - n_read, max + 1 - n_read));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -55,19 +57,34 @@ static int read_fd(int fd, size_t max, bool attribute, char **ret, size_t *ret_s
                 }
                 if (n == 0)
                         break;
-                size += n;
-                if (size > max)
+                n_read += n;
+                if (n_read > max)
                         return -EFBIG;
-                if (size == sizeof(first))
-                        break;
                 /* A sysfs attribute comes whole in one read (kernfs formats it into one page, and a
                  * snapshot's regular file returns all it has): a short read is the end, and asking again
                  * only to hear it doubled the reads of a host load. /proc's seq files may stop early, so
                  * they are read to the end. */
-                if (attribute && (size_t) n < sizeof(first))
+                if (attribute && n_read < size)
                         break;
         }
-        if (size < sizeof(first)) {
+        *ret_size = n_read;
+        return n_read == size;
+}
+
+static int read_fd(int fd, size_t max, bool attribute, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, allocated = 0;
+        char first[4096];
+        int k;
+
+        /* Callers keep what they read ("DMA\n", a driver name), and nearly every file is a line: read into
+         * the stack first and allocate exactly what came. A buffer grown for read-ahead behind each kept
+         * string (8 KiB, or a shrunk one whose freed tail fragments the heap) was most of the daemon's heap
+         * on large hosts. Larger files continue on the heap. */
+        k = read_fd_into(fd, first, sizeof(first), max, attribute, &size);
+        if (k < 0)
+                return k;
+        if (k == 0) {
                 buf = malloc(size + 1);
                 if (!buf)
                         return -ENOMEM;
@@ -108,7 +125,8 @@ static int read_fd(int fd, size_t max, bool attribute, char **ret, size_t *ret_s
 static int cached_dir_fd(const Reader *r, const char *relpath, const char **ret_name) {
         ResolveCache *c = r->cache;
         const char *slash = strrchr(relpath, '/');
-        _cleanup_free_ char *dir = NULL, *p = NULL;
+        _cleanup_free_ char *dir = NULL;
+        char p[PATH_MAX];
         int fd;
 
         if (!c || !slash)
@@ -118,8 +136,7 @@ static int cached_dir_fd(const Reader *r, const char *relpath, const char **ret_
                 return c->dir_fd;
         }
         dir = strndup(relpath, slash - relpath);
-        p = dir ? reader_path(r, dir) : NULL;
-        if (!p)
+        if (!dir || reader_path_buf(r, dir, p) < 0)
                 return -EBADF;
         fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -134,18 +151,18 @@ static int cached_dir_fd(const Reader *r, const char *relpath, const char **ret_
 }
 
 static int reader_open(const Reader *r, const char *relpath, int flags) {
-        _cleanup_free_ char *p = NULL;
+        char p[PATH_MAX];
         const char *name;
-        int fd, dfd;
+        int fd, dfd, k;
 
         dfd = cached_dir_fd(r, relpath, &name);
         if (dfd >= 0) {
                 fd = openat(dfd, name, flags | O_CLOEXEC);
                 return fd < 0 ? -errno : fd;
         }
-        p = reader_path(r, relpath);
-        if (!p)
-                return -ENOMEM;
+        k = reader_path_buf(r, relpath, p);
+        if (k < 0)
+                return k;
         fd = open(p, flags | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -176,6 +193,54 @@ int reader_read_line(const Reader *r, const char *relpath, char **ret) {
         if (nl)
                 *nl = 0;
         *ret = buf;
+        return 0;
+}
+
+int reader_read_file_buf(const Reader *r, const char *relpath, char *buf, size_t size, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        bool attribute = startswith(relpath, "sys/") != NULL;
+        size_t n = 0;
+        int k;
+
+        if (size == 0)
+                return -EINVAL;
+        fd = reader_open(r, relpath, O_RDONLY | O_NOCTTY);
+        if (fd < 0)
+                return fd;
+        k = read_fd_into(fd, buf, size - 1, SIZE_MAX - 1, attribute, &n);
+        if (k < 0)
+                return k;
+        if (k > 0) {
+                char c;
+                ssize_t l;
+
+                /* Full: it fits only if nothing follows. */
+                do
+                        l = read(fd, &c, 1);
+                while (l < 0 && errno == EINTR);
+                if (l < 0)
+                        return -errno;
+                if (l > 0)
+                        return -EFBIG;
+        }
+        buf[n] = 0;
+        reader_trace(r, relpath);
+        if (ret_size)
+                *ret_size = n;
+        return 0;
+}
+
+int reader_read_attr(const Reader *r, const char *relpath, char *buf, size_t size) {
+        size_t n;
+        char *nl;
+        int k;
+
+        k = reader_read_file_buf(r, relpath, buf, size, &n);
+        if (k < 0)
+                return k;
+        nl = memchr(buf, '\n', n);
+        if (nl)
+                *nl = 0;
         return 0;
 }
 
@@ -211,12 +276,13 @@ int reader_read_binary(const Reader *r, const char *relpath, size_t max, uint8_t
         return 0;
 }
 
-static int readlink_malloc(const Reader *r, const char *relpath, char **ret) {
-        _cleanup_free_ char *p = NULL;
-        _cleanup_free_ char *buf = NULL;
+/* readlink() into buf (NUL-terminated); a target that does not fit is -ENAMETOOLONG (sysfs targets are far
+ * shorter than PATH_MAX). */
+static int readlink_buf(const Reader *r, const char *relpath, char buf[static PATH_MAX]) {
         const char *slash = strrchr(relpath, '/'), *name = relpath;
-        size_t l = 256;
-        int dfd = AT_FDCWD;
+        char p[PATH_MAX];
+        int dfd = AT_FDCWD, k;
+        ssize_t n;
 
         /* A link in the directory already open (a device's driver, iommu_group, iommu) is read relative to
          * it; any other is read by absolute path, without replacing the cached directory: the bus links
@@ -226,31 +292,29 @@ static int readlink_malloc(const Reader *r, const char *relpath, char **ret) {
                 dfd = r->cache->dir_fd;
                 name = slash + 1;
         } else {
-                p = reader_path(r, relpath);
-                if (!p)
-                        return -ENOMEM;
+                k = reader_path_buf(r, relpath, p);
+                if (k < 0)
+                        return k;
                 name = p;
         }
-        for (;;) {
-                ssize_t n;
-
-                free(buf);
-                buf = malloc(l);
-                if (!buf)
-                        return -ENOMEM;
-                n = readlinkat(dfd, name, buf, l);
-                if (n < 0)
-                        return -errno;
-                if ((size_t) n < l) {
-                        buf[n] = 0;
-                        break;
-                }
-                if (l >= PATH_MAX * 4)
-                        return -ENAMETOOLONG;
-                l *= 2;
-        }
-        *ret = TAKE_PTR(buf);
+        n = readlinkat(dfd, name, buf, PATH_MAX);
+        if (n < 0)
+                return -errno;
+        if (n >= PATH_MAX)
+                return -ENAMETOOLONG;
+        buf[n] = 0;
         return 0;
+}
+
+static int readlink_malloc(const Reader *r, const char *relpath, char **ret) {
+        char buf[PATH_MAX];
+        int k;
+
+        k = readlink_buf(r, relpath, buf);
+        if (k < 0)
+                return k;
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int reader_readlink_untraced(const Reader *r, const char *relpath, char **ret) {
@@ -264,17 +328,28 @@ int reader_readlink(const Reader *r, const char *relpath, char **ret) {
         return k;
 }
 
+int reader_link_exists(const Reader *r, const char *relpath) {
+        char buf[PATH_MAX];
+        int k = readlink_buf(r, relpath, buf);
+        if (k >= 0)
+                reader_trace(r, relpath);
+        return k;
+}
+
 int reader_readlink_basename(const Reader *r, const char *relpath, char **ret) {
-        _cleanup_free_ char *target = NULL;
+        char target[PATH_MAX];
         const char *b;
+        size_t l;
         int k;
 
-        k = reader_readlink(r, relpath, &target);
+        k = readlink_buf(r, relpath, target);
         if (k < 0)
                 return k;
+        reader_trace(r, relpath);
         strstrip_trailing(target);
-        while (endswith(target, "/") && strlen(target) > 1)
-                target[strlen(target) - 1] = 0;
+        l = strlen(target);
+        while (l > 1 && target[l - 1] == '/')
+                target[--l] = 0;
         b = strrchr(target, '/');
         b = b ? b + 1 : target;
         if (isempty(b))
@@ -284,11 +359,13 @@ int reader_readlink_basename(const Reader *r, const char *relpath, char **ret) {
 }
 
 DIR *reader_opendir(const Reader *r, const char *relpath) {
-        _cleanup_free_ char *p = reader_path(r, relpath);
+        char p[PATH_MAX];
         DIR *d;
+        int k;
 
-        if (!p) {
-                errno = ENOMEM;
+        k = reader_path_buf(r, relpath, p);
+        if (k < 0) {
+                errno = -k;
                 return NULL;
         }
         d = opendir(p);
@@ -344,8 +421,8 @@ void reader_trace_entries(const Reader *r, const char *relpath, char *const *ent
         if (!r->trace)
                 return;
         STRV_FOREACH(e, entries) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf_safe(&p, "%s/%s", relpath, *e) >= 0)
+                char p[PATH_MAX];
+                if (path_join(p, sizeof(p), relpath, *e) >= 0)
                         reader_trace(r, p);
         }
 }
@@ -422,7 +499,7 @@ int reader_resolve(const Reader *r, const char *relpath, char **ret) {
                 char *s = todo, *slash, *target = NULL, *next;
                 size_t cl;
                 struct stat st;
-                _cleanup_free_ char *full = NULL;
+                char full[PATH_MAX];
                 int k;
 
                 while (*s == '/')
@@ -444,9 +521,9 @@ int reader_resolve(const Reader *r, const char *relpath, char **ret) {
                         memmove(todo, s + cl, strlen(s + cl) + 1);
                         continue;
                 }
-                full = reader_path(r, done);
-                if (!full)
-                        return -ENOMEM;
+                k = reader_path_buf(r, done, full);
+                if (k < 0)
+                        return k;
                 if (lstat(full, &st) < 0)
                         return -errno;
                 if (!S_ISLNK(st.st_mode)) {

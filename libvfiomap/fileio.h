@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* File access for the host loader. Paths are built as absolute strings under a root prefix and opened
- * with open()/opendir()/readlink(), never relative to a directory fd: umockdev redirects only absolute
- * /sys and /dev paths passed to those calls (../shared/DOMAIN.md §6), so this is what lets the daemon run
- * unchanged under umockdev-wrapper. Every path touched can be recorded for `vfiomapctl snapshot`. */
+/* File access for the host loader. Paths are built under a root prefix and opened with open()/opendir()/
+ * readlink() by absolute path, or with openat()/readlinkat() relative to a directory that was itself opened
+ * by absolute path: umockdev redirects only absolute /sys and /dev paths passed to those calls
+ * (../shared/DOMAIN.md §6), and a directory fd it redirected already points into its testbed, so this is
+ * what lets the daemon run unchanged under umockdev-wrapper. Every path touched can be recorded for
+ * `vfiomapctl snapshot`. */
 
 #include <dirent.h>
 #include <stddef.h>
@@ -55,9 +57,16 @@ char *reader_path(const Reader *r, const char *relpath);
 int reader_read_file(const Reader *r, const char *relpath, size_t max, char **ret, size_t *ret_size);
 /* Reads the first line without its newline. */
 int reader_read_line(const Reader *r, const char *relpath, char **ret);
+/* Reads a whole file into buf (NUL-terminated, so at most size - 1 bytes; more is -EFBIG), for the small
+ * attributes read by the thousand, which need no allocation. */
+int reader_read_file_buf(const Reader *r, const char *relpath, char *buf, size_t size, size_t *ret_size);
+/* As reader_read_line(), into buf. */
+int reader_read_attr(const Reader *r, const char *relpath, char *buf, size_t size);
 /* Reads up to max bytes of a binary file; a short file is not an error. */
 int reader_read_binary(const Reader *r, const char *relpath, size_t max, uint8_t **ret, size_t *ret_size);
 int reader_readlink(const Reader *r, const char *relpath, char **ret);
+/* Whether relpath is a symlink (0, traced) or not (negative errno: -ENOENT absent, -EINVAL not a link). */
+int reader_link_exists(const Reader *r, const char *relpath);
 /* The last path component of a symlink's target ("../../bus/pci/drivers/vfio-pci" -> "vfio-pci"). */
 int reader_readlink_basename(const Reader *r, const char *relpath, char **ret);
 DIR *reader_opendir(const Reader *r, const char *relpath);

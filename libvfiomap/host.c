@@ -63,17 +63,37 @@ static Device *device_free(Device *d) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
 
+/* Attributes read by the thousand (vendor, class, numa_node...) are single short lines: read into the
+ * stack, parsed there, never allocated. */
+#define ATTR_LINE_MAX 128
+
+/* A text attribute into buf when it fits, as nearly all do, else (up to SYSFS_ATTR_MAX: an attribute is one
+ * page, and pages are 64 KiB on some arm64 kernels) into *heap, which the caller frees. */
+static int read_text_attr(const Reader *r, const char *p, char *buf, size_t size, char **heap, const char **ret,
+                          size_t *ret_size) {
+        int k;
+
+        k = reader_read_file_buf(r, p, buf, size, ret_size);
+        if (k != -EFBIG) {
+                *ret = buf;
+                return k;
+        }
+        k = reader_read_file(r, p, SYSFS_ATTR_MAX, heap, ret_size);
+        if (k >= 0)
+                *ret = *heap;
+        return k;
+}
+
 static int read_hex_attr(const Reader *r, const char *dir, const char *attr, uint64_t max, uint64_t *ret,
                          char ***warnings) {
-        _cleanup_free_ char *p = NULL, *line = NULL;
+        char p[PATH_MAX], line[ATTR_LINE_MAX];
         uint64_t v;
         int k;
 
-        if (asprintf_safe(&p, "%s/%s", dir, attr) < 0)
-                return -ENOMEM;
-        k = reader_read_line(r, p, &line);
-        if (k == -ENOMEM)
+        k = path_join(p, sizeof(p), dir, attr);
+        if (k < 0)
                 return k;
+        k = reader_read_attr(r, p, line, sizeof(line));
         if (k < 0) {
                 warn(warnings, "cannot read %s: %s", p, strerror(-k));
                 return k;
@@ -89,12 +109,13 @@ static int read_hex_attr(const Reader *r, const char *dir, const char *attr, uin
 
 /* Reads an optional symlink's last component; ENOENT means "absent" and is no warning. */
 static int read_link_name(const Reader *r, const char *dir, const char *name, char **ret, char ***warnings) {
-        _cleanup_free_ char *p = NULL;
+        char p[PATH_MAX];
         int k;
 
         *ret = NULL;
-        if (asprintf_safe(&p, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
+        k = path_join(p, sizeof(p), dir, name);
+        if (k < 0)
+                return k;
         k = reader_readlink_basename(r, p, ret);
         /* EINVAL: a directory, not a link. The AMD IOMMU's own PCI function has an "iommu/" directory
          * holding its class device (drivers/iommu/amd/init.c registers ivhdN below it). */
@@ -108,14 +129,16 @@ static int read_link_name(const Reader *r, const char *dir, const char *name, ch
 }
 
 static void device_load_resource(const Reader *r, Device *d) {
-        _cleanup_free_ char *p = NULL, *buf = NULL;
+        _cleanup_free_ char *heap = NULL;
+        char p[PATH_MAX], sbuf[4096];
+        const char *buf;
         ResourceLine lines[PCI_RESOURCE_LINES_MAX];
         size_t n = 0, size = 0, zeroed = 0, used = 0;
         int k, wbase;
 
-        if (asprintf_safe(&p, "%s/resource", d->syspath) < 0)
+        if (path_join(p, sizeof(p), d->syspath, "resource") < 0)
                 return;
-        k = reader_read_file(r, p, SYSFS_ATTR_MAX, &buf, &size);
+        k = read_text_attr(r, p, sbuf, sizeof(sbuf), &heap, &buf, &size);
         if (k < 0) {
                 warn(&d->warnings, "cannot read %s: %s", p, strerror(-k));
                 return;
@@ -161,12 +184,12 @@ static void device_load_resource(const Reader *r, Device *d) {
 }
 
 static void device_load_config(const Reader *r, Device *d) {
-        _cleanup_free_ char *p = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
+        char p[PATH_MAX];
         size_t size = 0;
         int k;
 
-        if (asprintf_safe(&p, "%s/config", d->syspath) < 0)
+        if (path_join(p, sizeof(p), d->syspath, "config") < 0)
                 return;
         k = reader_read_binary(r, p, CONFIG_SPACE_MAX, &buf, &size);
         if (k < 0) {
@@ -188,15 +211,15 @@ static void device_load_config(const Reader *r, Device *d) {
 
 static void device_load_sriov(const Reader *r, Device *d) {
         _cleanup_strv_free_ char **entries = NULL;
-        _cleanup_free_ char *p = NULL, *line = NULL;
+        char p[PATH_MAX], line[ATTR_LINE_MAX];
         int k, n;
 
         (void) read_link_name(r, d->syspath, "physfn", &d->physfn, &d->warnings);
 
         d->sriov_numvfs = -1;
-        if (asprintf_safe(&p, "%s/sriov_numvfs", d->syspath) < 0)
+        if (path_join(p, sizeof(p), d->syspath, "sriov_numvfs") < 0)
                 return;
-        k = reader_read_line(r, p, &line);
+        k = reader_read_attr(r, p, line, sizeof(line));
         if (k >= 0) {
                 if (safe_atoi(line, &n) < 0 || n < 0) {
                         warn(&d->warnings, "%s holds \"%s\", not a VF count", p, line);
@@ -239,7 +262,7 @@ static void device_load_group(const Reader *r, Device *d) {
 
 static int device_load(const Reader *r, const char *address, Device **ret, char ***host_warnings) {
         _cleanup_(device_freep) Device *d = NULL;
-        _cleanup_free_ char *link = NULL, *p = NULL, *line = NULL;
+        char link[PATH_MAX], p[PATH_MAX], line[ATTR_LINE_MAX];
         uint64_t v;
         const char *slash;
         int k;
@@ -256,9 +279,9 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         }
         pci_address_format(&d->addr, d->address);
 
-        if (asprintf_safe(&link, "sys/bus/pci/devices/%s", address) < 0)
-                return -ENOMEM;
-        k = reader_resolve(r, link, &d->syspath);
+        k = path_join(link, sizeof(link), "sys/bus/pci/devices", address);
+        if (k >= 0)
+                k = reader_resolve(r, link, &d->syspath);
         if (k == -ENOMEM)
                 return k;
         if (k < 0) {
@@ -271,14 +294,13 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         /* The parent bridge is the directory above, when that is a PCI function and not the host bridge
          * ("pci0000:00"). */
         slash = strrchr(d->syspath, '/');
-        if (slash) {
-                _cleanup_free_ char *dir = strndup(d->syspath, slash - d->syspath);
+        if (slash && (size_t) (slash - d->syspath) < sizeof(p)) {
                 const char *pb;
 
-                if (!dir)
-                        return -ENOMEM;
-                pb = strrchr(dir, '/');
-                pb = pb ? pb + 1 : dir;
+                memcpy(p, d->syspath, slash - d->syspath);
+                p[slash - d->syspath] = 0;
+                pb = strrchr(p, '/');
+                pb = pb ? pb + 1 : p;
                 if (pci_address_is_valid(pb)) {
                         PciAddress pa;
                         char buf[PCI_ADDRESS_MAX];
@@ -298,35 +320,29 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         if (read_hex_attr(r, d->syspath, "class", 0xffffff, &v, &d->warnings) >= 0)
                 d->class = v;
         /* Subsystem ids are absent on some bridges; no warning for those. */
-        if (asprintf_safe(&p, "%s/subsystem_vendor", d->syspath) < 0)
-                return -ENOMEM;
-        if (reader_read_line(r, p, &line) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
+        if (path_join(p, sizeof(p), d->syspath, "subsystem_vendor") >= 0 &&
+            reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
                 d->subsystem_vendor = v;
-        free(p), free(line);
-        p = line = NULL;
-        if (asprintf_safe(&p, "%s/subsystem_device", d->syspath) < 0)
-                return -ENOMEM;
-        if (reader_read_line(r, p, &line) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
+        if (path_join(p, sizeof(p), d->syspath, "subsystem_device") >= 0 &&
+            reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
                 d->subsystem_device = v;
-        free(p), free(line);
-        p = line = NULL;
 
         (void) read_link_name(r, d->syspath, "driver", &d->driver, &d->warnings);
 
-        if (asprintf_safe(&p, "%s/driver_override", d->syspath) < 0)
-                return -ENOMEM;
-        k = reader_read_line(r, p, &line);
-        if (k >= 0 && !streq(line, "(null)") && !isempty(line))
-                d->driver_override = TAKE_PTR(line);
-        free(p), free(line);
-        p = line = NULL;
+        /* A driver name (at most a page, as any attribute): read whole, kept only when set. */
+        if (path_join(p, sizeof(p), d->syspath, "driver_override") >= 0) {
+                _cleanup_free_ char *o = NULL;
+
+                k = reader_read_line(r, p, &o);
+                if (k >= 0 && !streq(o, "(null)") && !isempty(o))
+                        d->driver_override = TAKE_PTR(o);
+        }
 
         device_load_group(r, d);
         (void) read_link_name(r, d->syspath, "iommu", &d->iommu, &d->warnings);
 
-        if (asprintf_safe(&p, "%s/numa_node", d->syspath) < 0)
-                return -ENOMEM;
-        if (reader_read_line(r, p, &line) >= 0 && safe_atoi(line, &k) >= 0 && k >= 0)
+        if (path_join(p, sizeof(p), d->syspath, "numa_node") >= 0 &&
+            reader_read_attr(r, p, line, sizeof(line)) >= 0 && safe_atoi(line, &k) >= 0 && k >= 0)
                 d->numa_node = k;
 
         device_load_resource(r, d);
@@ -352,15 +368,18 @@ static Group *group_free(Group *g) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(Group *, group_free);
 
 static void group_load_regions(const Reader *r, Group *g, const char *dir) {
-        _cleanup_free_ char *p = NULL, *buf = NULL;
+        _cleanup_free_ char *heap = NULL;
+        char p[PATH_MAX], sbuf[4096], *buf;
+        const char *data;
         size_t allocated = 0, size = 0;
         unsigned lineno = 0;
         char *line, *next;
         int k;
 
-        if (asprintf_safe(&p, "%s/reserved_regions", dir) < 0)
+        if (path_join(p, sizeof(p), dir, "reserved_regions") < 0)
                 return;
-        k = reader_read_file(r, p, SYSFS_ATTR_MAX, &buf, &size);
+        k = read_text_attr(r, p, sbuf, sizeof(sbuf), &heap, &data, &size);
+        buf = (char *) data; /* sbuf or heap, both ours: split into lines in place */
         if (k == -ENOENT)
                 return; /* kernels before 4.11 */
         if (k < 0) {
@@ -390,8 +409,8 @@ static void group_load_regions(const Reader *r, Group *g, const char *dir) {
 
 static int group_load(const Reader *r, unsigned number, Group **ret) {
         _cleanup_(group_freep) Group *g = NULL;
-        _cleanup_free_ char *dir = NULL, *p = NULL;
         _cleanup_strv_free_ char **members = NULL;
+        char dir[64], p[PATH_MAX];
         unsigned n_leaving = 0, n_other = 0;
         int k;
 
@@ -399,11 +418,9 @@ static int group_load(const Reader *r, unsigned number, Group **ret) {
         if (!g)
                 return -ENOMEM;
         g->number = number;
-        if (asprintf_safe(&dir, "sys/kernel/iommu_groups/%u", number) < 0)
-                return -ENOMEM;
+        (void) snprintf(dir, sizeof(dir), "sys/kernel/iommu_groups/%u", number);
 
-        if (asprintf_safe(&p, "%s/devices", dir) < 0)
-                return -ENOMEM;
+        (void) path_join(p, sizeof(p), dir, "devices");
         k = reader_list_dir(r, p, &members);
         if (k == -ENOENT)
                 return k; /* the group went away while we read it */
@@ -411,9 +428,8 @@ static int group_load(const Reader *r, unsigned number, Group **ret) {
                 warn(&g->warnings, "cannot list %s: %s; members unknown", p, strerror(-k));
         reader_trace_entries(r, p, members);
         STRV_FOREACH(m, members) {
-                _cleanup_free_ char *bus_link = NULL, *target = NULL;
+                char bus_link[PATH_MAX], buf[PCI_ADDRESS_MAX];
                 PciAddress a;
-                char buf[PCI_ADDRESS_MAX];
 
                 if (pci_address_parse(*m, &a) < 0) {
                         /* Non-PCI members (platform devices on ARM) are real but not ours to model. */
@@ -427,11 +443,8 @@ static int group_load(const Reader *r, unsigned number, Group **ret) {
                  * device_del()), and the group directory goes with its last member: for a moment the group
                  * still lists a device that is gone. vfiomapd reading it then (seen in a QEMU guest at
                  * hot-unplug) would keep a group no event will ever refresh. Such a member is not one. */
-                if (asprintf_safe(&bus_link, "sys/bus/pci/devices/%s", *m) < 0)
-                        return -ENOMEM;
-                k = reader_readlink(r, bus_link, &target);
-                if (k == -ENOMEM)
-                        return k;
+                (void) path_join(bus_link, sizeof(bus_link), "sys/bus/pci/devices", *m);
+                k = reader_link_exists(r, bus_link);
                 if (k == -ENOENT) {
                         n_leaving++;
                         continue;
@@ -459,9 +472,7 @@ static int group_load(const Reader *r, unsigned number, Group **ret) {
                         t = g->devices[j - 1], g->devices[j - 1] = g->devices[j], g->devices[j] = t;
                 }
 
-        free(p);
-        if (asprintf_safe(&p, "%s/type", dir) < 0)
-                return -ENOMEM;
+        (void) path_join(p, sizeof(p), dir, "type");
         k = reader_read_line(r, p, &g->type);
         if (k < 0 && k != -ENOENT)
                 warn(&g->warnings, "cannot read %s: %s", p, strerror(-k));
@@ -867,10 +878,15 @@ const IommuUnit *host_find_unit(const Host *h, const char *name) {
 }
 
 const VfioNode *host_find_vfio_group_node(const Host *h, unsigned number) {
-        for (size_t i = 0; i < h->n_vfio_nodes; i++)
-                if (h->vfio_nodes[i].group == (int) number)
-                        return h->vfio_nodes + i;
-        return NULL;
+        char name[16];
+        VfioNode key = { .name = name };
+
+        /* The node of group N is /dev/vfio/N (vfio_group_alloc()); nodes are sorted by name. Called once
+         * per group shown, so a linear search was quadratic on hosts with thousands of groups. */
+        if (h->n_vfio_nodes == 0)
+                return NULL;
+        (void) snprintf(name, sizeof(name), "%u", number);
+        return bsearch(&key, h->vfio_nodes, h->n_vfio_nodes, sizeof(VfioNode), vfio_node_compare);
 }
 
 /* A device without an `iommu` link (older kernels) is served by the unit that lists it. */

@@ -111,6 +111,17 @@ int asprintf_safe(char **ret, const char *format, ...) {
         return 0;
 }
 
+int path_join(char *buf, size_t size, const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b);
+
+        if (la + 1 + lb + 1 > size)
+                return -ENAMETOOLONG;
+        memcpy(buf, a, la);
+        buf[la] = '/';
+        memcpy(buf + la + 1, b, lb + 1);
+        return 0;
+}
+
 char *strstrip_trailing(char *s) {
         size_t l = strlen(s);
         while (l > 0 && isspace((unsigned char) s[l - 1]))

@@ -375,6 +375,39 @@ static void test_bad_inputs(void) {
            "bad inputs: each warning names the file or the group");
 }
 
+/* Attributes are read into stack buffers sized for what the kernel writes; anything longer must still be
+ * read whole (reserved regions on a 64 KiB-page kernel) or refused with the file named, never cut. */
+static void test_long_attributes(void) {
+        _cleanup_(host_freep) Host *h = NULL;
+        char regions[8192] = "", vendor[300];
+        const Device *d;
+        const Group *g;
+
+        build_gpu_host();
+        for (unsigned i = 0; i < 150; i++) {
+                char line[64];
+                (void) snprintf(line, sizeof(line), "0x%016x 0x%016x reserved\n", 0x100000u * i, 0x100000u * i + 0xfff);
+                strcat(regions, line);
+        }
+        ok(strlen(regions) > 4096, "long attributes: the regions file is larger than a page");
+        put_str("sys/kernel/iommu_groups/1/reserved_regions", regions);
+        memset(vendor, '0', sizeof(vendor) - 2);
+        vendor[sizeof(vendor) - 2] = '\n';
+        vendor[sizeof(vendor) - 1] = 0;
+        put_str(GPU "/vendor", vendor);
+
+        ok(host_load(root, &h) == 0, "long attributes: the load succeeds");
+        if (!h)
+                return;
+        g = host_find_group(h, 1);
+        ok(g && g->n_regions == 150, "long attributes: every region of a file beyond 4 KiB is read");
+        ok(g && g->n_regions == 150 && g->regions[149].start == 0x100000ull * 149, "long attributes: the last one intact");
+        d = host_find_device(h, "0000:01:00.0");
+        ok(d && d->vendor == 0, "long attributes: an over-long vendor is not taken");
+        ok(d && d->warnings && strstr(d->warnings[0], GPU "/vendor") != NULL,
+           "long attributes: the warning names the file");
+}
+
 static void test_units(void) {
         _cleanup_(host_freep) Host *h = NULL;
         const IommuUnit *u;
@@ -540,6 +573,7 @@ int main(void) {
         test_reload();
         test_reload_removal_window();
         test_bad_inputs();
+        test_long_attributes();
         test_units();
         test_amd_features_order();
         test_acs_rules();

@@ -181,6 +181,19 @@ static void test_resource(void) {
         k = resource_parse("0x0000000000000000 0xffffffffffffffff 0x0000000000000200\n", 57, lines, 17, &n);
         ok(k == 0 && lines[0].end == UINT64_MAX, "range up to 2^64-1");
 
+        /* Unused lines (all zeros) take a shortcut; anything that only looks like one takes the long way. */
+        lines[0] = (ResourceLine) { 1, 2, 3 };
+        k = resource_parse(ZERO, strlen(ZERO), lines, 17, &n);
+        ok(k == 0 && n == 1 && lines[0].start == 0 && lines[0].end == 0 && lines[0].flags == 0, "unused line");
+        k = resource_parse("0x00000000000000000 0x0000000000000000 0x0000000000000000\n", 58, lines, 17, &n);
+        ok(k == 0 && n == 1 && lines[0].flags == 0, "unused line with a 17th digit: parsed, same value");
+        k = resource_parse("0x0000000000000000 0x0000000000000000 0x000000000000000g\n", 57, lines, 17, &n);
+        is_int(k, -EBADMSG, "a non-digit in the last field is refused");
+        k = resource_parse("0x00000000FB600000 0x00000000fb603FFF 0x0000000000140204\n", 57, lines, 17, &n);
+        ok(k == 0 && lines[0].start == 0xfb600000 && lines[0].end == 0xfb603fff, "upper-case hex digits");
+        k = resource_parse("0x0000000000000000 0x0000000000000000 0x1ffffffffffffffff\n", 58, lines, 17, &n);
+        is_int(k, -EBADMSG, "a value beyond 64 bits is refused");
+
         /* Only len bytes count: the first line of a longer buffer. */
         ok(resource_parse(resource_bridge_iov, strlen(ZERO), lines, 17, &n) == 0 && n == 1,
            "len stops parsing");

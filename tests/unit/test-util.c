@@ -27,6 +27,16 @@ static void test_parse(void) {
         ok(safe_atoi("99999999999", &i) == -ERANGE, "safe_atoi range");
 }
 
+static void test_path_join(void) {
+        char b[8];
+
+        ok(path_join(b, sizeof(b), "sys", "bus") == 0, "path_join");
+        is_str(b, "sys/bus", "path_join: joined with one slash");
+        ok(path_join(b, sizeof(b), "", "sys") == 0, "path_join: empty root");
+        is_str(b, "/sys", "path_join: empty root gives an absolute path");
+        is_int(path_join(b, sizeof(b), "sys", "buss"), -ENAMETOOLONG, "path_join: one byte too long");
+}
+
 static void test_strv(void) {
         _cleanup_strv_free_ char **l = NULL;
 
@@ -44,6 +54,7 @@ static void test_strv(void) {
 int main(void) {
         test_format();
         test_parse();
+        test_path_join();
         test_strv();
         return tap_done();
 }
