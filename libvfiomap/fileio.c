@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdalign.h>
 #include <limits.h>
@@ -357,22 +358,6 @@ int reader_readlink_basename(const Reader *r, const char *relpath, char **ret) {
                 return -EINVAL;
         *ret = strdup(b);
         return *ret ? 0 : -ENOMEM;
-}
-
-DIR *reader_opendir(const Reader *r, const char *relpath) {
-        char p[PATH_MAX];
-        DIR *d;
-        int k;
-
-        k = reader_path_buf(r, relpath, p);
-        if (k < 0) {
-                errno = -k;
-                return NULL;
-        }
-        d = opendir(p);
-        if (d)
-                reader_trace(r, relpath);
-        return d;
 }
 
 int reader_list_dir(const Reader *r, const char *relpath, char ***ret) {

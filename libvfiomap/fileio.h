@@ -8,7 +8,6 @@
  * what lets the daemon run unchanged under umockdev-wrapper. Every path touched can be recorded for
  * `vfiomapctl snapshot`. */
 
-#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,7 +68,6 @@ int reader_readlink(const Reader *r, const char *relpath, char **ret);
 int reader_link_exists(const Reader *r, const char *relpath);
 /* The last path component of a symlink's target ("../../bus/pci/drivers/vfio-pci" -> "vfio-pci"). */
 int reader_readlink_basename(const Reader *r, const char *relpath, char **ret);
-DIR *reader_opendir(const Reader *r, const char *relpath);
 /* Sorted names of a directory's entries, without "." and "..". Only the directory is traced: call
  * reader_trace_entries() when the entries themselves are facts (group members), not when they are a
  * search space (/proc). */
