@@ -56,6 +56,9 @@ static Device *device_free(Device *d) {
         free(d->driver_override);
         free(d->parent);
         free(d->iommu);
+        free(d->bars);
+        free(d->iov_bars);
+        free(d->windows);
         free(d->physfn);
         strv_free(d->virtfns);
         strv_free(d->warnings);
@@ -134,7 +137,9 @@ static void device_load_resource(const Reader *r, Device *d) {
         char p[PATH_MAX], sbuf[4096];
         const char *buf;
         ResourceLine lines[PCI_RESOURCE_LINES_MAX];
-        size_t n = 0, size = 0, zeroed = 0, used = 0;
+        Bar bars[DEVICE_BARS_MAX], iov_bars[DEVICE_IOV_BARS_MAX];
+        Window windows[DEVICE_WINDOWS_MAX];
+        size_t n = 0, size = 0, zeroed = 0, used = 0, n_bars = 0, n_iov_bars = 0, n_windows = 0;
         int k, wbase;
 
         if (path_join(p, sizeof(p), d->syspath, "resource") < 0)
@@ -171,17 +176,22 @@ static void device_load_resource(const Reader *r, Device *d) {
 
                 if (empty)
                         continue;
-                if (wbase >= 0 && i >= (size_t) wbase && i < (size_t) wbase + 3) {
-                        Window *w = d->windows + d->n_windows++;
-                        *w = (Window) { .kind = (WindowKind) (i - wbase), .start = l->start, .end = l->end,
-                                        .flags = l->flags };
-                } else if (i <= 6)
-                        d->bars[d->n_bars++] = (Bar) { .index = i, .start = l->start, .end = l->end,
-                                                       .flags = l->flags };
-                else if (i <= 12 && (wbase < 0 || wbase == 13))
-                        d->iov_bars[d->n_iov_bars++] = (Bar) { .index = i, .start = l->start, .end = l->end,
-                                                               .flags = l->flags };
+                if (wbase >= 0 && i >= (size_t) wbase && i < (size_t) wbase + DEVICE_WINDOWS_MAX)
+                        windows[n_windows++] = (Window) { .kind = (WindowKind) (i - wbase), .start = l->start,
+                                                          .end = l->end, .flags = l->flags };
+                else if (i < DEVICE_BARS_MAX)
+                        bars[n_bars++] = (Bar) { .index = i, .start = l->start, .end = l->end, .flags = l->flags };
+                else if (i < DEVICE_BARS_MAX + DEVICE_IOV_BARS_MAX && (wbase < 0 || wbase == 13))
+                        iov_bars[n_iov_bars++] = (Bar) { .index = i, .start = l->start, .end = l->end,
+                                                         .flags = l->flags };
         }
+        /* An allocation failure leaves the device without these ranges, like an unreadable file. */
+        d->bars = memdup_or_null(bars, n_bars * sizeof(Bar));
+        d->n_bars = d->bars ? n_bars : 0;
+        d->iov_bars = memdup_or_null(iov_bars, n_iov_bars * sizeof(Bar));
+        d->n_iov_bars = d->iov_bars ? n_iov_bars : 0;
+        d->windows = memdup_or_null(windows, n_windows * sizeof(Window));
+        d->n_windows = d->windows ? n_windows : 0;
 }
 
 static void device_load_config(const Reader *r, Device *d) {

@@ -36,6 +36,10 @@ typedef struct Window {
         uint64_t start, end, flags;
 } Window;
 
+#define DEVICE_BARS_MAX 7
+#define DEVICE_IOV_BARS_MAX 6
+#define DEVICE_WINDOWS_MAX 3
+
 typedef struct Device {
         char address[PCI_ADDRESS_MAX];
         PciAddress addr;
@@ -47,11 +51,13 @@ typedef struct Device {
         int group;              /* -1 without an IOMMU group */
         char *parent;           /* address of the upstream bridge, NULL on a root bus */
         char *iommu;            /* name of the unit serving it, NULL if unknown */
-        Bar bars[7];            /* BARs 0-5 and the ROM that have a non-zero range */
+        /* Allocated to size, NULL when empty: most functions have one to three BARs and no windows, and
+         * fixed arrays for the maximum were two thirds of the daemon's memory for a device. */
+        Bar *bars;              /* BARs 0-5 and the ROM that have a non-zero range, at most DEVICE_BARS_MAX */
         size_t n_bars;
-        Bar iov_bars[6];        /* SR-IOV VF BARs */
+        Bar *iov_bars;          /* SR-IOV VF BARs, at most DEVICE_IOV_BARS_MAX */
         size_t n_iov_bars;
-        Window windows[3];      /* bridge windows with a non-zero range */
+        Window *windows;        /* bridge windows with a non-zero range, at most DEVICE_WINDOWS_MAX */
         size_t n_windows;
         bool resource_zeroed;   /* every range 0: a non-root reader, not an empty device */
         char *physfn;           /* a VF's PF */

@@ -111,6 +111,17 @@ int asprintf_safe(char **ret, const char *format, ...) {
         return 0;
 }
 
+void *memdup_or_null(const void *p, size_t size) {
+        void *c;
+
+        if (size == 0)
+                return NULL;
+        c = malloc(size);
+        if (c)
+                memcpy(c, p, size);
+        return c;
+}
+
 int path_join(char *buf, size_t size, const char *a, const char *b) {
         size_t la = strlen(a), lb = strlen(b);
 

@@ -130,6 +130,8 @@ void *greedy_realloc(void **array, size_t *allocated, size_t need, size_t sz);
 
 char *strdup_or_null(const char *s);
 int asprintf_safe(char **ret, const char *format, ...) _printf_(2, 3);
+/* A copy of size bytes at p; NULL for size 0 (nothing to keep) or when out of memory. */
+void *memdup_or_null(const void *p, size_t size);
 /* a + "/" + b into buf; -ENAMETOOLONG when it does not fit. */
 int path_join(char *buf, size_t size, const char *a, const char *b);
 /* Strips trailing whitespace (newlines) in place; returns s. */

@@ -75,14 +75,16 @@ void hb_acs(Device *d, uint16_t control) {
 
 void hb_bar(Device *d, unsigned index, uint64_t start, uint64_t end, bool prefetchable64) {
         uint64_t flags = PCI_RESOURCE_MEM | (prefetchable64 ? PCI_RESOURCE_PREFETCH | PCI_RESOURCE_MEM_64 : 0);
-        if (d->n_bars >= ELEMENTSOF(d->bars))
+        if (d->n_bars >= DEVICE_BARS_MAX)
                 abort();
+        d->bars = check(realloc(d->bars, (d->n_bars + 1) * sizeof(Bar)));
         d->bars[d->n_bars++] = (Bar) { .index = index, .start = start, .end = end, .flags = flags };
 }
 
 void hb_iov_bar(Device *d, unsigned index, uint64_t start, uint64_t end) {
-        if (d->n_iov_bars >= ELEMENTSOF(d->iov_bars))
+        if (d->n_iov_bars >= DEVICE_IOV_BARS_MAX)
                 abort();
+        d->iov_bars = check(realloc(d->iov_bars, (d->n_iov_bars + 1) * sizeof(Bar)));
         d->iov_bars[d->n_iov_bars++] = (Bar) { .index = 7 + index, .start = start, .end = end,
                                                .flags = PCI_RESOURCE_MEM | PCI_RESOURCE_MEM_64 };
 }
@@ -91,8 +93,9 @@ void hb_window(Device *d, WindowKind kind, uint64_t start, uint64_t end) {
         uint64_t flags = PCI_RESOURCE_WINDOW |
                          (kind == WINDOW_IO ? PCI_RESOURCE_IO
                                             : PCI_RESOURCE_MEM | (kind == WINDOW_PREF ? PCI_RESOURCE_PREFETCH : 0));
-        if (d->n_windows >= ELEMENTSOF(d->windows))
+        if (d->n_windows >= DEVICE_WINDOWS_MAX)
                 abort();
+        d->windows = check(realloc(d->windows, (d->n_windows + 1) * sizeof(Window)));
         d->windows[d->n_windows++] = (Window) { .kind = kind, .start = start, .end = end, .flags = flags };
 }
 
