@@ -10,6 +10,8 @@
 #include "machine.h"
 
 #include <search.h>
+#include <stddef.h>
+#include <sys/random.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -32,13 +34,28 @@
 static void property_cache_free(void *p) {
         PropertyCache *c = p;
 
-        free(c->path);
-        strv_free(c->values);
         free(c);
 }
 
 static int property_cache_compare(const void *a, const void *b) {
         return strcmp(((const PropertyCache *) a)->path, ((const PropertyCache *) b)->path);
+}
+
+static void random_key(uint8_t key[static SIPHASH_KEY_SIZE]) {
+        struct timespec ts;
+        uint64_t a, b;
+
+        /* GRND_INSECURE (Linux 5.6) never blocks; on older kernels GRND_NONBLOCK fails only before the pool
+         * is initialised, early at boot. The key need only be unknown to whoever names domains and
+         * drivers, so the clock and our PID do then. */
+        if (getrandom(key, SIPHASH_KEY_SIZE, GRND_INSECURE) == SIPHASH_KEY_SIZE ||
+            getrandom(key, SIPHASH_KEY_SIZE, GRND_NONBLOCK) == SIPHASH_KEY_SIZE)
+                return;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        a = (uint64_t) ts.tv_nsec ^ ((uint64_t) getpid() << 32);
+        b = (uint64_t) ts.tv_sec ^ (uint64_t) (uintptr_t) key;
+        memcpy(key, &a, sizeof(a));
+        memcpy(key + sizeof(a), &b, sizeof(b));
 }
 
 int manager_new(Manager **ret) {
@@ -49,6 +66,7 @@ int manager_new(Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->last_width = -1;
+        random_key(m->hash_key);
 
         k = sd_event_default(&m->event);
         if (k < 0)
@@ -169,6 +187,16 @@ static int on_flush(sd_event_source *s, void *userdata) {
         return manager_flush_properties_changed(userdata);
 }
 
+/* 0 stands for an absent value; a string hashing to 0 (chance 2^-64) is taken for 1. */
+static uint64_t value_hash(const Manager *m, const char *s) {
+        uint64_t h;
+
+        if (!s)
+                return 0;
+        h = siphash24(s, strlen(s), m->hash_key);
+        return h ?: 1;
+}
+
 int manager_announce_values(
         Manager *m,
         const char *path,
@@ -177,35 +205,44 @@ int manager_announce_values(
         char **values) {
         _cleanup_strv_free_ char **owned = values;
         PropertyCache key = { .path = (char *) path }, *c, **found;
+        size_t n = strv_length((char **) names), n_values = strv_length(owned), l = strlen(path);
         int k;
 
         found = tfind(&key, &m->property_cache, property_cache_compare);
-        if (!found) {
-                /* A new object: announced by DeviceAdded or MachineNew, not by PropertiesChanged. */
-                c = calloc(1, sizeof(PropertyCache));
+        c = found ? *found : NULL;
+        if (!c || c->n_hashes != n) {
+                PropertyCache *old = c;
+
+                c = malloc(offsetof(PropertyCache, hashes) + n * sizeof(uint64_t) + l + 1);
                 if (!c)
                         return -ENOMEM;
-                c->path = strdup(path);
-                if (!c->path) {
-                        free(c);
-                        return -ENOMEM;
+                c->path = (char *) (c->hashes + n);
+                memcpy(c->path, path, l + 1);
+                c->n_hashes = n;
+                for (size_t i = 0; i < n; i++)
+                        c->hashes[i] = i < n_values ? value_hash(m, owned[i]) : 0;
+                if (old) {
+                        /* Not expected (an interface's property list is fixed): replace the entry. */
+                        (void) tdelete(old, &m->property_cache, property_cache_compare);
+                        property_cache_free(old);
                 }
-                c->values = TAKE_PTR(owned);
                 if (!tsearch(c, &m->property_cache, property_cache_compare)) {
                         property_cache_free(c);
                         return -ENOMEM;
                 }
+                /* A new object is announced by DeviceAdded or MachineNew, not by PropertiesChanged. */
                 return 0;
         }
-        c = *found;
-        for (size_t i = 0; names[i]; i++)
-                if (!streq_ptr(c->values ? c->values[i] : NULL, owned ? owned[i] : NULL)) {
-                        k = manager_queue_properties_changed(m, path, interface, names[i]);
-                        if (k < 0)
-                                return k;
-                }
-        strv_free(c->values);
-        c->values = TAKE_PTR(owned);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t h = i < n_values ? value_hash(m, owned[i]) : 0;
+
+                if (h == c->hashes[i])
+                        continue;
+                c->hashes[i] = h;
+                k = manager_queue_properties_changed(m, path, interface, names[i]);
+                if (k < 0)
+                        return k;
+        }
         return 0;
 }
 

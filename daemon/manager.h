@@ -11,6 +11,7 @@
 
 #include "claims.h"
 #include "host.h"
+#include "siphash.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -40,10 +41,13 @@ typedef struct PendingChange {
 } PendingChange;
 
 /* The values of a bus object's EMITS_CHANGE properties as last announced, to emit a change only when a
- * value really changed. Kept in a tsearch() tree keyed by object path. */
+ * value really changed. Kept in a tsearch() tree keyed by object path, one allocation per object. Only a
+ * keyed hash of each value is kept (SipHash-2-4 under Manager.hash_key, 0 for an absent value): the
+ * strings themselves, for every device and group of a large host, were a fifth of the daemon's heap. */
 typedef struct PropertyCache {
-        char *path;
-        char **values;
+        char *path;             /* points behind hashes[] */
+        size_t n_hashes;
+        uint64_t hashes[];
 } PropertyCache;
 
 typedef struct Manager {
@@ -84,6 +88,7 @@ typedef struct Manager {
         PendingChange *changes;
         size_t n_changes, allocated_changes;
         void *property_cache; /* tsearch() root of PropertyCache */
+        uint8_t hash_key[SIPHASH_KEY_SIZE]; /* random, for PropertyCache.hashes */
 
         /* Manager properties as last announced. */
         uint32_t last_n_devices, last_n_groups, last_n_machines;

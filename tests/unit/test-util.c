@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "tap.h"
+#include "siphash.h"
 #include "util.h"
 
 static void test_format(void) {
@@ -37,6 +38,27 @@ static void test_path_join(void) {
         is_int(path_join(b, sizeof(b), "sys", "buss"), -ENAMETOOLONG, "path_join: one byte too long");
 }
 
+/* The reference vectors of the SipHash paper (key 00..0f, message 00..len-1). */
+static void test_siphash(void) {
+        static const uint64_t want[] = {
+                [0] = UINT64_C(0x726fdb47dd0e0e31),
+                [1] = UINT64_C(0x74f839c593dc67fd),
+                [7] = UINT64_C(0xab0200f58b01d137),
+                [8] = UINT64_C(0x93f5f5799a932462),
+                [15] = UINT64_C(0xa129ca6149be45e5),
+        };
+        uint8_t key[SIPHASH_KEY_SIZE], msg[16];
+
+        for (unsigned i = 0; i < sizeof(key); i++)
+                key[i] = (uint8_t) i;
+        for (unsigned i = 0; i < sizeof(msg); i++)
+                msg[i] = (uint8_t) i;
+        for (size_t len = 0; len < ELEMENTSOF(want); len++)
+                if (want[len])
+                        ok(siphash24(msg, len, key) == want[len], "siphash24: reference vector, %zu bytes", len);
+        ok(siphash24("a", 1, key) != siphash24("b", 1, key), "siphash24: different input, different hash");
+}
+
 static void test_strv(void) {
         _cleanup_strv_free_ char **l = NULL;
 
@@ -55,6 +77,7 @@ int main(void) {
         test_format();
         test_parse();
         test_path_join();
+        test_siphash();
         test_strv();
         return tap_done();
 }
