@@ -48,8 +48,15 @@ static int parse(
         if (len > VMSPEC_INPUT_MAX)
                 return fail(ret_error, -EFBIG, "%s is larger than %u bytes", what, VMSPEC_INPUT_MAX);
         ctxt = xmlNewParserCtxt();
-        if (!ctxt)
+        if (!ctxt) {
+                /* Out of memory, or no libxml2 at all: the programs load it on first use (libxml-dlopen.c),
+                 * which then reports why as a module error. */
+                const xmlError *e = xmlGetLastError();
+
+                if (e && e->code == XML_MODULE_OPEN && e->message)
+                        return fail(ret_error, -ELIBACC, "%s", e->message);
                 return -ENOMEM;
+        }
         doc = xmlCtxtReadMemory(
                 ctxt,
                 buf,

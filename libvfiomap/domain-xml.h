@@ -5,7 +5,9 @@
  * host devices cheaply (the qemu hook runs for every VM start and must let VMs without host devices pass
  * fast, even those whose XML vmspec_parse() would not understand), finding the device behind a libvirt
  * device alias (DEVICE_ADDED events name aliases), and writing a layout's recommendations into the XML
- * (vfiomapctl apply). Buffers in, buffers or a negative errno plus a message out; nothing else. */
+ * (vfiomapctl apply). Buffers in, buffers or a negative errno plus a message out; nothing else. Every
+ * function that parses may also fail with -ELIBACC (and a message naming why) in vfiomapctl and vfiomapd,
+ * which load libxml2 on first use (libxml-dlopen.c). */
 
 #include "layout.h"
 #include "sysfs-parse.h"

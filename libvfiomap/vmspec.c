@@ -736,8 +736,15 @@ int vmspec_parse_domain_xml(const char *buf, size_t len, VmSpec **ret, char **re
                 return fail(ret_error, -EFBIG, "the domain XML is larger than %u bytes", VMSPEC_INPUT_MAX);
 
         ctxt = xmlNewParserCtxt();
-        if (!ctxt)
+        if (!ctxt) {
+                /* Out of memory, or no libxml2 at all: the programs load it on first use (libxml-dlopen.c),
+                 * which then reports why as a module error. */
+                const xmlError *e = xmlGetLastError();
+
+                if (e && e->code == XML_MODULE_OPEN && e->message)
+                        return fail(ret_error, -ELIBACC, "%s", e->message);
                 return -ENOMEM;
+        }
         /* No network, no DTD loading, no entity substitution: the document comes from whoever can call the
          * hook or the bus method, and a domain XML never needs any of those. */
         doc = xmlCtxtReadMemory(ctxt, buf, (int) len, "domain.xml", NULL,

@@ -111,8 +111,9 @@ static inline void vmspec_freep(VmSpec **s) {
 }
 
 /* Auto-detects the format from the first non-blank byte ('<' XML, '{' JSON). On failure returns a negative
- * errno (-EINVAL for bad content, -EFBIG beyond VMSPEC_INPUT_MAX, -E2BIG beyond VMSPEC_HOSTDEVS_MAX, -ENOMEM)
- * and, when ret_error is not NULL, a malloc'd message naming the element or key at fault. */
+ * errno (-EINVAL for bad content, -EFBIG beyond VMSPEC_INPUT_MAX, -E2BIG beyond VMSPEC_HOSTDEVS_MAX,
+ * -ENOMEM, -ELIBACC for XML when libxml2 cannot be loaded: libxml-dlopen.c) and, when ret_error is not NULL,
+ * a malloc'd message naming the element or key at fault, or why libxml2 is missing. */
 int vmspec_parse(const char *buf, size_t len, VmSpec **ret, char **ret_error);
 int vmspec_parse_domain_xml(const char *buf, size_t len, VmSpec **ret, char **ret_error);
 int vmspec_parse_json(const char *buf, size_t len, VmSpec **ret, char **ret_error);
