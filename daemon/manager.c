@@ -9,6 +9,7 @@
 #include "log.h"
 #include "machine.h"
 
+#include <malloc.h>
 #include <search.h>
 #include <stddef.h>
 #include <sys/random.h>
@@ -38,7 +39,8 @@ static void property_cache_free(void *p) {
 }
 
 static int property_cache_compare(const void *a, const void *b) {
-        return strcmp(((const PropertyCache *) a)->path, ((const PropertyCache *) b)->path);
+        uint64_t x = ((const PropertyCache *) a)->path_hash, y = ((const PropertyCache *) b)->path_hash;
+        return x < y ? -1 : x > y;
 }
 
 static void random_key(uint8_t key[static SIPHASH_KEY_SIZE]) {
@@ -204,8 +206,8 @@ int manager_announce_values(
         const char *const *names,
         char **values) {
         _cleanup_strv_free_ char **owned = values;
-        PropertyCache key = { .path = (char *) path }, *c, **found;
-        size_t n = strv_length((char **) names), n_values = strv_length(owned), l = strlen(path);
+        PropertyCache key = { .path_hash = siphash24(path, strlen(path), m->hash_key) }, *c, **found;
+        size_t n = strv_length((char **) names), n_values = strv_length(owned);
         int k;
 
         found = tfind(&key, &m->property_cache, property_cache_compare);
@@ -213,11 +215,10 @@ int manager_announce_values(
         if (!c || c->n_hashes != n) {
                 PropertyCache *old = c;
 
-                c = malloc(offsetof(PropertyCache, hashes) + n * sizeof(uint64_t) + l + 1);
+                c = malloc(offsetof(PropertyCache, hashes) + n * sizeof(uint64_t));
                 if (!c)
                         return -ENOMEM;
-                c->path = (char *) (c->hashes + n);
-                memcpy(c->path, path, l + 1);
+                c->path_hash = key.path_hash;
                 c->n_hashes = n;
                 for (size_t i = 0; i < n; i++)
                         c->hashes[i] = i < n_values ? value_hash(m, owned[i]) : 0;
@@ -247,7 +248,7 @@ int manager_announce_values(
 }
 
 void manager_forget_values(Manager *m, const char *path) {
-        PropertyCache key = { .path = (char *) path }, **found;
+        PropertyCache key = { .path_hash = siphash24(path, strlen(path), m->hash_key) }, **found;
         PropertyCache *c;
 
         found = tfind(&key, &m->property_cache, property_cache_compare);
@@ -570,6 +571,16 @@ static int manager_restore_claims(Manager *m) {
         return 0;
 }
 
+/* Hands the heap's free pages back to the kernel after work that allocated a lot and freed most of it: the
+ * whole host read (the old model, read buffers, directory listings) or a burst of uevents. glibc keeps
+ * them otherwise, and a daemon that loaded 4,000 functions once would keep the high-water mark of that
+ * load as its RSS for ever. Cheap next to the work before it: one walk of the free lists. */
+#define TRIM_AFTER_EVENTS 64
+
+static void manager_release_memory(Manager *m) {
+        (void) malloc_trim(0);
+}
+
 int manager_load(Manager *m) {
         int k;
 
@@ -608,7 +619,10 @@ int manager_load(Manager *m) {
         if (k < 0)
                 return k;
         k = manager_announce_manager_properties(m);
-        return k < 0 ? log_oom() : 0;
+        if (k < 0)
+                return log_oom();
+        manager_release_memory(m);
+        return 0;
 }
 
 /* ---- the live model ---- */
@@ -880,6 +894,7 @@ static int on_retry_removed(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int manager_process_uevents(Manager *m) {
         char **dirty = m->dirty;
+        bool rescanned = m->rescan_pending;
         size_t n = m->n_dirty;
         int k;
 
@@ -908,6 +923,8 @@ int manager_process_uevents(Manager *m) {
                 k = manager_announce_manager_properties(m);
         if (k < 0)
                 return log_oom();
+        if (rescanned || n >= TRIM_AFTER_EVENTS)
+                manager_release_memory(m);
 
         if (m->removed) {
                 if (!m->retry_source) {

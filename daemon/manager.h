@@ -41,11 +41,13 @@ typedef struct PendingChange {
 } PendingChange;
 
 /* The values of a bus object's EMITS_CHANGE properties as last announced, to emit a change only when a
- * value really changed. Kept in a tsearch() tree keyed by object path, one allocation per object. Only a
- * keyed hash of each value is kept (SipHash-2-4 under Manager.hash_key, 0 for an absent value): the
- * strings themselves, for every device and group of a large host, were a fifth of the daemon's heap. */
+ * value really changed. Kept in a tsearch() tree, one allocation per object. Only keyed hashes are kept
+ * (SipHash-2-4 under Manager.hash_key): of the object path, and of each value (0 for an absent one). The
+ * strings themselves, for every device and group of a large host, were a fifth of the daemon's heap. With
+ * a random key, two paths or two values share a hash with a chance of about 2^-64 per pair, and nobody
+ * who names domains or drivers can arrange it. */
 typedef struct PropertyCache {
-        char *path;             /* points behind hashes[] */
+        uint64_t path_hash;
         size_t n_hashes;
         uint64_t hashes[];
 } PropertyCache;

@@ -416,6 +416,12 @@ static void group_load_regions(const Reader *r, Group *g, const char *dir) {
                         return;
                 g->regions[g->n_regions++] = region;
         }
+        /* Kept as long as the group: no growth slack (most groups have one or two regions). */
+        if (g->n_regions > 0 && g->n_regions < allocated) {
+                ResvRegion *shrunk = realloc(g->regions, g->n_regions * sizeof(ResvRegion));
+                if (shrunk)
+                        g->regions = shrunk;
+        }
 }
 
 static int group_load(const Reader *r, unsigned number, Group **ret) {

@@ -608,6 +608,12 @@ int iomem_parse(
                         all_zero = false;
                 entries[n++] = e;
         }
+        /* Kept for the daemon's lifetime: give back the growth slack (up to half the array). */
+        if (n > 0 && n < allocated) {
+                IomemEntry *shrunk = realloc(entries, n * sizeof(IomemEntry));
+                if (shrunk)
+                        entries = shrunk;
+        }
 
         *ret = entries;
         *ret_n = n;
