@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* test-hotplug-driver [--bench DEVICES EVENTS]: the live model of vfiomapd under umockdev.
+/* test-hotplug-driver [--bench DEVICES EVENTS [--floor PROGRAM]]: the live model of vfiomapd under
+ * umockdev.
  *
  * Runs under umockdev-wrapper (the testbed's uevent sender resolves devices through /sys, which only the
  * preload library redirects). Builds a testbed holding a host (devices, IOMMU groups), starts $VFIOMAPD on
@@ -11,10 +12,16 @@
  * In C because only libumockdev can inject uevents into a running process (umockdev-run has no way to do
  * it from a script), and because sd-bus lets one process both trigger events and time the signals they
  * cause. With --bench it builds a DEVICES-device host, times EVENTS hot-added devices from uevent to
- * DeviceAdded, and the round trips of ListGroups, ComputeLayout and the bus's own GetId. */
+ * DeviceAdded, and the round trips of ListGroups, ComputeLayout and the bus's own GetId. With --floor it
+ * times PROGRAM (tests/bench/uevent-echo) instead of vfiomapd, the same way on the same host: a peer that
+ * answers each uevent with a signal of DeviceAdded's shape and does nothing else, the floor that
+ * tests/bench/run divides vfiomapd's latencies by. */
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -28,7 +35,13 @@
 
 static UMockdevTestbed *testbed;
 static pid_t daemon_pid = -1;
-static char runtime_dir[] = "/tmp/vfiomap-hotplug.XXXXXX";
+/* Whose signals are counted: vfiomapd's, or with --floor the echo peer's (tests/bench/uevent-echo.c). */
+static const char *floor_program;
+static const char *peer_bus_name = "org.vfiomap1";
+#define FLOOR_BUS_NAME "org.vfiomap1.BenchUeventEcho"
+/* vfiomapd's runtime directory, in $TMPDIR (the scripts point it at their own temporary directory, which
+ * they remove even when this program is killed); "" until made. */
+static char runtime_dir[PATH_MAX];
 
 /* What the bus told us. */
 static unsigned n_added, n_removed, n_changed_manager;
@@ -254,23 +267,47 @@ static char *device_path(const char *address) {
         return p;
 }
 
+/* vfiomapd, or with --floor the echo peer, under the testbed's preload library; returns once peer_bus_name
+ * is owned by that very process (a leftover owner of the name must not pass for it: its signals would never
+ * come). */
 static int start_daemon(sd_bus *bus) {
         const char *vfiomapd = getenv("VFIOMAPD");
+        pid_t parent = getpid();
+        uint32_t other = 0;
 
-        if (!vfiomapd || !mkdtemp(runtime_dir))
-                return -EINVAL;
+        if (!floor_program) {
+                if (!vfiomapd)
+                        return -EINVAL;
+                (void) snprintf(
+                        runtime_dir,
+                        sizeof(runtime_dir),
+                        "%s/vfiomap-hotplug.XXXXXX",
+                        getenv("TMPDIR") ?: "/tmp");
+                if (!mkdtemp(runtime_dir)) {
+                        runtime_dir[0] = 0;
+                        return -errno;
+                }
+        }
         daemon_pid = fork();
         if (daemon_pid < 0)
                 return -errno;
         if (daemon_pid == 0) {
-                char arg[128];
+                char arg[PATH_MAX + 16];
                 const char *asan = getenv("ASAN_OPTIONS");
+                /* Goes when we go, even when we are killed or abort (umockdev's uevent sender aborts when a
+                 * receiver's queue is full) and cannot stop it ourselves. */
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(127);
                 /* The testbed set UMOCKDEV_DIR in our environment; the preload library redirects /sys and
                  * the uevent socket for the daemon only. */
                 setenv("LD_PRELOAD", "libumockdev-preload.so.0", 1);
                 setenv("SYSTEMD_DEVICE_VERIFY_SYSFS", "0", 1);
                 if (!asan)
                         setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
+                if (floor_program) {
+                        execl(floor_program, floor_program, (char *) NULL);
+                        _exit(127);
+                }
                 (void) snprintf(arg, sizeof(arg), "--runtime-dir=%s", runtime_dir);
                 /* --no-libvirt: this is the live mode, which would otherwise follow the host's libvirt. */
                 execl(vfiomapd, vfiomapd, arg, "--no-libvirt", getenv("VFIOMAPD_DEBUG") ? "--debug" : NULL,
@@ -278,27 +315,40 @@ static int start_daemon(sd_bus *bus) {
                 _exit(127);
         }
         for (int i = 0; i < 400; i++) {
-                int has = 0;
+                uint32_t owner = 0;
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 if (sd_bus_call_method(
                             bus,
                             "org.freedesktop.DBus",
                             "/org/freedesktop/DBus",
                             "org.freedesktop.DBus",
-                            "NameHasOwner",
+                            "GetConnectionUnixProcessID",
                             NULL,
                             &reply,
                             "s",
-                            "org.vfiomap1") >= 0 &&
-                    sd_bus_message_read(reply, "b", &has) >= 0 && has)
-                        return 0;
+                            peer_bus_name) >= 0 &&
+                    sd_bus_message_read(reply, "u", &owner) >= 0) {
+                        if (owner == (uint32_t) daemon_pid)
+                                return 0;
+                        other = owner;
+                }
                 if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
                         daemon_pid = -1;
-                        return -ECHILD;
+                        if (other > 0)
+                                fprintf(stderr,
+                                        "%s is owned by PID %u, not by the process started.\n",
+                                        peer_bus_name,
+                                        other);
+                        return other > 0 ? -EADDRINUSE : -ECHILD;
                 }
                 usleep(25000);
         }
         return -ETIMEDOUT;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) remove(path);
+        return 0;
 }
 
 static void stop_daemon(void) {
@@ -307,11 +357,10 @@ static void stop_daemon(void) {
                 (void) waitpid(daemon_pid, NULL, 0);
                 daemon_pid = -1;
         }
-        if (runtime_dir[strlen(runtime_dir) - 1] != 'X') {
-                char p[128];
-                (void) snprintf(p, sizeof(p), "%s/claims.json", runtime_dir);
-                (void) unlink(p);
-                (void) rmdir(runtime_dir);
+        /* claims.json, bindings.json, machines/: whatever vfiomapd left. */
+        if (runtime_dir[0]) {
+                (void) nftw(runtime_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+                runtime_dir[0] = 0;
         }
 }
 
@@ -752,7 +801,9 @@ static uint64_t percentile(const uint64_t *sorted, unsigned n, unsigned p) {
 static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
         _cleanup_free_ uint64_t *sent_at = calloc(MAX(n_events, BENCH_SINGLES), sizeof(uint64_t)),
                                 *lat = calloc(MAX(n_events, BENCH_SINGLES), sizeof(uint64_t));
-        unsigned got = 0, burst_got;
+        const char *name = floor_program ? "uevent-echo" : "vfiomapd";
+        /* The floor answers add and remove alike: one storm shows that it loses no remove either. */
+        unsigned got = 0, burst_got, n_storms = floor_program ? 1 : BENCH_STORMS;
         uint64_t t0;
         int k;
 
@@ -773,11 +824,12 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
         t0 = now_usec();
         k = start_daemon(bus);
         if (k < 0) {
-                fprintf(stderr, "vfiomapd did not start: %s\n", strerror(-k));
+                fprintf(stderr, "%s did not start: %s\n", name, strerror(-k));
                 return EXIT_FAILURE;
         }
-        printf("vfiomapd startup on a %u-device host: %.0f ms\n", n_devices, (now_usec() - t0) / 1000.0);
-        printf("vfiomapd RSS with %u devices: %ld KiB\n", n_devices, rss_kib(daemon_pid));
+        printf("bench peer %s\n", name);
+        printf("%s startup on a %u-device host: %.0f ms\n", name, n_devices, (now_usec() - t0) / 1000.0);
+        printf("%s RSS with %u devices: %ld KiB\n", name, n_devices, rss_kib(daemon_pid));
 
         (void) add_devices_burst(bus, bench_first_bus, 10000, n_events, sent_at);
         (void) PUMP_UNTIL(bus, n_added >= n_events, 10000000ULL);
@@ -785,7 +837,8 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
                 if (added_at[i])
                         lat[got++] = added_at[i] - sent_at[i];
         qsort(lat, got, sizeof(uint64_t), compare_u64);
-        printf("hotplug burst: %u add uevents on a %u-device host, %u DeviceAdded received, %u lost\n",
+        printf("hotplug burst (%s): %u add uevents on a %u-device host, %u DeviceAdded received, %u lost\n",
+               name,
                n_events,
                n_devices,
                got,
@@ -796,7 +849,8 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
                        lat[got / 2] / 1000.0,
                        lat[(got * 99) / 100 - ((got * 99) % 100 == 0)] / 1000.0,
                        lat[got - 1] / 1000.0);
-        printf("vfiomapd RSS after the burst (%u devices): %ld KiB\n",
+        printf("%s RSS after the burst (%u devices): %ld KiB\n",
+               name,
                n_devices + n_events,
                rss_kib(daemon_pid));
         /* Machine-readable lines for tests/bench/run. */
@@ -827,8 +881,9 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
         qsort(lat, got, sizeof(uint64_t), compare_u64);
         printf("bench single_sent %u\nbench single_received %u\n", BENCH_SINGLES, got);
         if (got > 0)
-                printf("single uevents on a %u-device host: median %.2f ms, p99 %.2f ms, max %.2f ms\n"
+                printf("single uevents (%s) on a %u-device host: median %.2f ms, p99 %.2f ms, max %.2f ms\n"
                        "bench single_median_ms %.3f\nbench single_p99_ms %.3f\n",
+                       name,
                        n_devices + n_events,
                        lat[got / 2] / 1000.0,
                        percentile(lat, got, 99) / 1000.0,
@@ -836,9 +891,9 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
                        lat[got / 2] / 1000.0,
                        percentile(lat, got, 99) / 1000.0);
 
-        /* Storms: n_events devices appear and go, BENCH_STORMS times; the RSS after each must not grow. */
+        /* Storms: n_events devices appear and go, n_storms times; the RSS after each must not grow. */
         printf("bench idle_rss_kib %ld\nbench idle_cpu_ms %.0f\n", rss_kib(daemon_pid), cpu_ms(daemon_pid));
-        for (unsigned s = 0; s < BENCH_STORMS; s++) {
+        for (unsigned s = 0; s < n_storms; s++) {
                 unsigned added = add_devices_burst(bus, BENCH_BUS_STORM, 30000, n_events, NULL);
                 unsigned removed = remove_devices_burst(bus, BENCH_BUS_STORM, 30000, n_events);
                 pump(bus, 100000);
@@ -851,7 +906,7 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
         }
         fflush(stdout);
 
-        {
+        if (!floor_program) {
                 const char *spec = "{\"name\": \"bench\", \"machine\": \"pc-q35-8.2\", \"memory\": \"16G\", "
                                    "\"hostdevs\": [{\"address\": \"0000:01:00.0\"}]}";
                 double floor =
@@ -900,10 +955,17 @@ static int run_bench(sd_bus *bus, unsigned n_devices, unsigned n_events) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        bool bench = argc == 4 && streq(argv[1], "--bench");
+        bool bench = argc > 1 && streq(argv[1], "--bench");
         int k, r;
 
-        if (!getenv("DBUS_SYSTEM_BUS_ADDRESS") || !getenv("VFIOMAPD")) {
+        if (bench && argc == 6 && streq(argv[4], "--floor")) {
+                floor_program = argv[5];
+                peer_bus_name = FLOOR_BUS_NAME;
+        } else if ((bench && argc != 4) || (!bench && argc != 1)) {
+                fprintf(stderr, "Usage: %s [--bench DEVICES EVENTS [--floor PROGRAM]]\n", argv[0]);
+                return 2;
+        }
+        if (!getenv("DBUS_SYSTEM_BUS_ADDRESS") || (!floor_program && !getenv("VFIOMAPD"))) {
                 fprintf(stderr,
                         "Run through test-hotplug.sh or bench-daemon.sh: they set up the private bus.\n");
                 return 2;
@@ -917,12 +979,14 @@ int main(int argc, char *argv[]) {
                 ok(testbed && umockdev_in_mock_environment(), "umockdev testbed, under the preload library");
 
         k = sd_bus_open_system(&bus);
-        if (k < 0 || sd_bus_match_signal(bus, NULL, "org.vfiomap1", NULL, NULL, NULL, on_signal, NULL) < 0) {
+        if (k < 0 || sd_bus_match_signal(bus, NULL, peer_bus_name, NULL, NULL, NULL, on_signal, NULL) < 0) {
                 fprintf(stderr, "Cannot use the private bus: %s\n", strerror(-k));
                 return EXIT_FAILURE;
         }
 
         if (bench) {
+                /* Line by line into the harness's file: the figures of a run survive its end by abort(). */
+                (void) setvbuf(stdout, NULL, _IOLBF, 0);
                 r = run_bench(bus, (unsigned) atoi(argv[2]), (unsigned) atoi(argv[3]));
         } else {
                 _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
