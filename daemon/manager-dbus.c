@@ -109,6 +109,12 @@ static int property_get_cpu_vendor(
 
 /* ---- queries ---- */
 
+/* The List* replies carry every object of the host, hundreds or thousands of structs. They are built with
+ * sd_bus_message_append_basic(), which sd_bus_message_append() ends up calling for each value after
+ * parsing its format string (that parsing was a ninth of ListGroups' instructions), and with object paths
+ * formatted into a buffer on the stack (asprintf() was an eighth). What is left is sd-bus's own work per
+ * value: checking each struct's signature, UTF-8 and object paths, and growing the body. */
+
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -122,23 +128,34 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
                 return k;
         for (size_t i = 0; i < m->host->n_devices; i++) {
                 const Device *d = m->host->devices[i];
-                _cleanup_free_ char *p = NULL;
-                Machine *owner = manager_device_owner(m, d->address);
+                const Machine *owner = manager_device_owner(m, d->address);
+                /* Copies of the exact D-Bus types: append_basic() reads them through a pointer. */
+                const uint16_t vendor = d->vendor, device = d->device;
+                const uint32_t class = d->class;
+                const int32_t group = d->group;
+                char path[DEVICE_OBJECT_PATH_MAX];
 
-                k = device_object_path(d->address, &p);
-                if (k < 0)
-                        return k;
-                k = sd_bus_message_append(
-                        reply,
-                        "(sqqusiso)",
-                        d->address,
-                        d->vendor,
-                        d->device,
-                        d->class,
-                        d->driver ?: "",
-                        d->group,
-                        owner ? owner->claim.machine : "",
-                        p);
+                if (!device_object_path_format(d->address, path))
+                        return -EINVAL;
+                k = sd_bus_message_open_container(reply, 'r', "sqqusiso");
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 's', d->address);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 'q', &vendor);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 'q', &device);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 'u', &class);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 's', d->driver ?: "");
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 'i', &group);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 's', owner ? owner->claim.machine : "");
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 'o', path);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(reply);
                 if (k < 0)
                         return k;
         }
@@ -161,24 +178,23 @@ static int method_list_groups(sd_bus_message *message, void *userdata, sd_bus_er
                 return k;
         for (size_t i = 0; i < m->host->n_groups; i++) {
                 const Group *g = m->host->groups[i];
-                _cleanup_free_ char *p = NULL;
-                Machine *owner = manager_group_owner(m, g->number);
+                const Machine *owner = manager_group_owner(m, g->number);
+                const uint32_t number = g->number;
+                const int viable = group_is_viable(m->host, g);
+                char path[GROUP_OBJECT_PATH_MAX];
 
-                k = group_object_path(g->number, &p);
-                if (k < 0)
-                        return k;
                 k = sd_bus_message_open_container(reply, 'r', "uasbso");
                 if (k >= 0)
-                        k = sd_bus_message_append(reply, "u", g->number);
+                        k = sd_bus_message_append_basic(reply, 'u', &number);
                 if (k >= 0)
                         k = sd_bus_message_append_strv(reply, g->devices);
                 if (k >= 0)
-                        k = sd_bus_message_append(
-                                reply,
-                                "bso",
-                                group_is_viable(m->host, g),
-                                owner ? owner->claim.machine : "",
-                                p);
+                        k = sd_bus_message_append_basic(reply, 'b', &viable);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 's', owner ? owner->claim.machine : "");
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(
+                                reply, 'o', group_object_path_format(g->number, path));
                 if (k >= 0)
                         k = sd_bus_message_close_container(reply);
                 if (k < 0)
@@ -206,11 +222,9 @@ static int method_list_machines(sd_bus_message *message, void *userdata, sd_bus_
 
                 k = sd_bus_message_open_container(reply, 'r', "ssauo");
                 if (k >= 0)
-                        k = sd_bus_message_append(
-                                reply,
-                                "ss",
-                                machine->claim.machine,
-                                machine_state_to_string(machine->state));
+                        k = sd_bus_message_append_basic(reply, 's', machine->claim.machine);
+                if (k >= 0)
+                        k = sd_bus_message_append_basic(reply, 's', machine_state_to_string(machine->state));
                 if (k >= 0)
                         k = sd_bus_message_append_array(
                                 reply,
@@ -218,7 +232,7 @@ static int method_list_machines(sd_bus_message *message, void *userdata, sd_bus_
                                 machine->claim.groups,
                                 machine->claim.n_groups * sizeof(uint32_t));
                 if (k >= 0)
-                        k = sd_bus_message_append(reply, "o", machine->path);
+                        k = sd_bus_message_append_basic(reply, 'o', machine->path);
                 if (k >= 0)
                         k = sd_bus_message_close_container(reply);
                 if (k < 0)

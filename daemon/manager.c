@@ -129,9 +129,57 @@ int device_object_path(const char *address, char **ret) {
 }
 
 int group_object_path(unsigned number, char **ret) {
+        char buf[GROUP_OBJECT_PATH_MAX];
+
+        *ret = strdup(group_object_path_format(number, buf));
+        return *ret ? 0 : -ENOMEM;
+}
+
+const char *group_object_path_format(unsigned number, char buf[static GROUP_OBJECT_PATH_MAX]) {
+        char digits[10], *p = buf;
+        size_t n = 0;
+
         /* Decimal digits are valid object path characters; sd_bus_path_encode() would escape a leading
          * digit ("14" -> "_314"), which helps nobody reading busctl output. */
-        return asprintf_safe(ret, VFIOMAP_GROUP_PREFIX "/%u", number);
+        _Static_assert(sizeof(unsigned) <= 4, "GROUP_OBJECT_PATH_MAX holds 10 digits");
+        memcpy(p, VFIOMAP_GROUP_PREFIX "/", sizeof(VFIOMAP_GROUP_PREFIX "/") - 1);
+        p += sizeof(VFIOMAP_GROUP_PREFIX "/") - 1;
+        do {
+                digits[n++] = (char) ('0' + number % 10);
+                number /= 10;
+        } while (number > 0);
+        while (n > 0)
+                *p++ = digits[--n];
+        *p = 0;
+        return buf;
+}
+
+const char *device_object_path_format(const char *address, char buf[static DEVICE_OBJECT_PATH_MAX]) {
+        static const char hex[] = "0123456789abcdef";
+        size_t l = strnlen(address, PCI_ADDRESS_MAX);
+        char *p = buf;
+
+        if (l >= PCI_ADDRESS_MAX)
+                return NULL;
+        memcpy(p, VFIOMAP_DEVICE_PREFIX "/", sizeof(VFIOMAP_DEVICE_PREFIX "/") - 1);
+        p += sizeof(VFIOMAP_DEVICE_PREFIX "/") - 1;
+        /* bus_label_escape() of systemd's src/basic/bus-label.c, which sd_bus_path_encode() uses: every byte
+         * but a-z, A-Z and (not first) 0-9 becomes '_' and two lower-case hex digits; "" becomes "_". */
+        if (l == 0)
+                *p++ = '_';
+        for (size_t i = 0; i < l; i++) {
+                unsigned char c = (unsigned char) address[i];
+
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9'))
+                        *p++ = (char) c;
+                else {
+                        *p++ = '_';
+                        *p++ = hex[c >> 4];
+                        *p++ = hex[c & 15];
+                }
+        }
+        *p = 0;
+        return buf;
 }
 
 int machine_object_path(const char *name, char **ret) {

@@ -177,6 +177,14 @@ int device_object_path(const char *address, char **ret);
 int group_object_path(unsigned number, char **ret);
 int machine_object_path(const char *name, char **ret);
 
+/* The same paths in a buffer of the caller's, for the replies that list every object: no allocation and
+ * no printf per object. device_object_path_format() escapes as sd_bus_path_encode() does, byte for byte;
+ * it returns NULL for a string longer than any PCI address. */
+#define GROUP_OBJECT_PATH_MAX (sizeof(VFIOMAP_GROUP_PREFIX "/") + 10) /* UINT32_MAX has 10 digits */
+#define DEVICE_OBJECT_PATH_MAX (sizeof(VFIOMAP_DEVICE_PREFIX "/") + 3 * (PCI_ADDRESS_MAX - 1))
+const char *group_object_path_format(unsigned number, char buf[static GROUP_OBJECT_PATH_MAX]);
+const char *device_object_path_format(const char *address, char buf[static DEVICE_OBJECT_PATH_MAX]);
+
 /* ---- vtables (the *-dbus.c files) ---- */
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable device_vtable[];

@@ -5,22 +5,70 @@
 #include "host.h"
 #include "util.h"
 
+/* s, of length l, equals or ends with a string literal: fixed-size compares the compiler inlines. */
+#define EQUALS_LITERAL(s, l, literal) \
+        ((l) == sizeof(literal) - 1 && memcmp(s, literal, sizeof(literal) - 1) == 0)
+#define ENDS_WITH_LITERAL(s, l, literal) \
+        ((l) >= sizeof(literal) - 1 && \
+         memcmp((s) + (l) - (sizeof(literal) - 1), literal, sizeof(literal) - 1) == 0)
+
 bool driver_is_vfio_safe(const char *driver) {
+        size_t l;
+
         /* The drivers that set driver_managed_dma (vfio_pci_core based variants are all named *vfio-pci or
          * *vfio_pci), plus pcieport, which does no DMA of its own (drivers/vfio/group.c and
-         * drivers/pci/pcie/portdrv.c). */
+         * drivers/pci/pcie/portdrv.c). Asked for every member of every group a ListGroups call returns. */
         if (!driver)
                 return true;
-        return streq(driver, "vfio-pci") || streq(driver, "pci-stub") || streq(driver, "pcieport") ||
-               endswith(driver, "-vfio-pci") || endswith(driver, "_vfio_pci") || endswith(driver, "vfio-pci-core");
+        l = strlen(driver);
+        return EQUALS_LITERAL(driver, l, "vfio-pci") || EQUALS_LITERAL(driver, l, "pci-stub") ||
+                EQUALS_LITERAL(driver, l, "pcieport") || ENDS_WITH_LITERAL(driver, l, "-vfio-pci") ||
+                ENDS_WITH_LITERAL(driver, l, "_vfio_pci") || ENDS_WITH_LITERAL(driver, l, "vfio-pci-core");
+}
+
+/* Orders addresses spelled as pci_address_format() spells them as pci_address_compare() orders the
+ * addresses themselves: every field is a fixed number of lower-case hex digits, which sort as their values,
+ * except the domain, which on VMD has five (0x10000 and up; no ':' at index 4) and then sorts last. */
+static int address_spelling_compare(const char *a, const char *b) {
+        bool a5 = a[4] != ':', b5 = b[4] != ':';
+
+        if (a5 != b5)
+                return a5 ? 1 : -1;
+        return strcmp(a, b);
+}
+
+/* The device of a group member, searched in the devices table from index *from on; *from is then set past
+ * it, so that the next member of the group (members are sorted like the table) is searched after it. The
+ * loader spells members and devices alike (pci_address_format()), so the search compares that text
+ * instead of parsing every member again (a third of what group_is_viable() cost a ListGroups call). A
+ * member not found so (spelled otherwise, or no device) is left to host_find_device(), which gives the same
+ * answer for any spelling. */
+static const Device *find_member_device(const Host *h, const char *address, size_t *from) {
+        size_t lo = *from, hi = h->n_devices;
+
+        if (strnlen(address, 5) == 5)
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        int c = address_spelling_compare(h->devices[mid]->address, address);
+
+                        if (c == 0) {
+                                *from = mid + 1;
+                                return h->devices[mid];
+                        }
+                        if (c < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+        return host_find_device(h, address);
 }
 
 int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker **ret) {
         Blocker *b = NULL;
-        size_t n = 0;
+        size_t n = 0, from = 0;
 
         STRV_FOREACH(m, g->devices) {
-                const Device *d = host_find_device(h, *m);
+                const Device *d = find_member_device(h, *m, &from);
                 Blocker *nb;
 
                 /* A member we could not model may be bound to anything: never call that viable. */
@@ -40,8 +88,10 @@ int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker
 }
 
 bool group_is_viable(const Host *h, const Group *g) {
+        size_t from = 0;
+
         STRV_FOREACH(m, g->devices) {
-                const Device *d = host_find_device(h, *m);
+                const Device *d = find_member_device(h, *m, &from);
                 if (!d || !driver_is_vfio_safe(d->driver))
                         return false;
         }
@@ -249,8 +299,10 @@ int group_shared_because(const Host *h, const Group *g, SharedBecause **ret) {
 }
 
 const char *group_iommu(const Host *h, const Group *g) {
+        size_t from = 0;
+
         STRV_FOREACH(m, g->devices) {
-                const Device *d = host_find_device(h, *m);
+                const Device *d = find_member_device(h, *m, &from);
                 if (d && d->iommu)
                         return d->iommu;
         }

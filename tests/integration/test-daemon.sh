@@ -22,6 +22,14 @@ ok "ListDevices names drivers" sh -c \
         "'$BUSCTL' call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager ListDevices | grep -q '\"snd_hda_intel\" 1'"
 dev=$(vcall GetDevice s 01:00.1 | cut -d'"' -f2)
 is "$dev" "/org/vfiomap1/device/_30000_3a01_3a00_2e1" "GetDevice: path built with sd_bus_path_encode"
+# The List* replies format their object paths themselves (*_object_path_format() in manager.c): the paths
+# GetDevice and GetGroup return, and the viability Group.Viable says.
+is "$("$BUSCTL" --json=short call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager ListDevices |
+        jq -r '.data[0][] | select(.[0] == "0000:01:00.1") | .[7]')" "$dev" "ListDevices: GetDevice's object path"
+is "$("$BUSCTL" --json=short call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager ListGroups |
+        jq -r '.data[0][] | select(.[0] == 1) | "\(.[4]) \(.[2])"')" \
+        "$(vcall GetGroup u 1 | cut -d'"' -f2) $(vprop /org/vfiomap1/group/1 org.vfiomap1.Group Viable | cut -d' ' -f2)" \
+        "ListGroups: GetGroup's object path and Group.Viable"
 is "$(vprop "$dev" org.vfiomap1.Device Driver)" 's "snd_hda_intel"' "Device.Driver"
 is "$(vprop /org/vfiomap1/group/1 org.vfiomap1.Group Blockers)" 'a(ss) 1 "0000:01:00.1" "snd_hda_intel"' \
         "Group.Blockers"
