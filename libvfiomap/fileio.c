@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdalign.h>
 #include <limits.h>
+#include <stdalign.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
