@@ -28,7 +28,6 @@
  * within milliseconds): it waits BATCH_USEC for the rest, so one batch re-reads each device once and
  * announces one PropertiesChanged per object instead of hundreds. */
 #define BATCH_USEC (5 * 1000ULL)
-#define BATCH_ACCURACY_USEC 1000ULL
 /* Above this many queued devices, apply now instead of waiting for the receive queue to drain, so a
  * sustained stream of events cannot starve the model. */
 #define DIRTY_MAX 4096U
@@ -713,12 +712,6 @@ static int manager_arm_batch(Manager *m, uint64_t delay) {
                 return k;
         if (enabled != SD_EVENT_OFF && delay > 0)
                 return 0;
-        /* sd-event may fire a timer as late as its accuracy allows, to coalesce wake-ups: 1 ms, and it
-         * took all of it, was half of a lone hotplug's latency. "Now" means now; the batch window keeps
-         * its slack. */
-        k = sd_event_source_set_time_accuracy(m->process_source, delay == 0 ? 1 : BATCH_ACCURACY_USEC);
-        if (k < 0)
-                return k;
         k = sd_event_source_set_time_relative(m->process_source, delay);
         if (k < 0)
                 return k;
@@ -1153,7 +1146,7 @@ int manager_startup(Manager *m) {
         /* Uevents are applied in batches at idle priority (BATCH_USEC): only once the monitor socket is
          * drained, so a burst becomes one batch of model updates and one PropertiesChanged per object. */
         k = sd_event_add_time_relative(
-                m->event, &m->process_source, CLOCK_MONOTONIC, BATCH_USEC, BATCH_ACCURACY_USEC, on_process, m);
+                m->event, &m->process_source, CLOCK_MONOTONIC, BATCH_USEC, 1000, on_process, m);
         if (k >= 0)
                 k = sd_event_source_set_priority(m->process_source, SD_EVENT_PRIORITY_IDLE);
         if (k >= 0)
