@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <limits.h>
 
 #include "host-json.h"
 #include "util.h"
@@ -34,8 +35,14 @@ static json_object *json_string_or_null(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
+/* An array with room for n elements: json-c's default is 32 slots, and a host of 4,000 functions has some
+ * 24,000 arrays, nearly all of zero to two elements (6 MB of empty slots, and their page faults). */
+static json_object *json_array_sized(size_t n) {
+        return json_object_new_array_ext((int) MIN(MAX(n, (size_t) 1), (size_t) INT_MAX));
+}
+
 static json_object *json_strv(char *const *l) {
-        json_object *a = json_object_new_array_ext(MAX((int) strv_length(l), 1));
+        json_object *a = json_array_sized(strv_length(l));
         STRV_FOREACH(s, l)
                 (void) json_object_array_add(a, json_object_new_string(*s));
         return a;
@@ -86,15 +93,15 @@ json_object *device_to_json(const Host *h, const Device *d) {
                     : NULL);
         ADD(o, "multifunction", d->config_read ? json_object_new_boolean(d->config.multifunction) : NULL);
 
-        bars = json_object_new_array();
+        bars = json_array_sized(d->n_bars);
         for (size_t i = 0; i < d->n_bars; i++)
                 (void) json_object_array_add(bars, bar_to_json(d->bars + i));
         ADD(o, "bars", bars);
-        iov = json_object_new_array();
+        iov = json_array_sized(d->n_iov_bars);
         for (size_t i = 0; i < d->n_iov_bars; i++)
                 (void) json_object_array_add(iov, bar_to_json(d->iov_bars + i));
         ADD(o, "sriov_bars", iov);
-        windows = json_object_new_array();
+        windows = json_array_sized(d->n_windows);
         for (size_t i = 0; i < d->n_windows; i++) {
                 json_object *w = json_object_new_object();
                 ADD(w, "kind", json_object_new_string(window_kind_to_string(d->windows[i].kind)));
@@ -127,7 +134,7 @@ json_object *group_to_json(const Host *h, const Group *g) {
         ADD(o, "type", json_string_or_null(g->type));
         ADD(o, "devices", json_strv(g->devices));
 
-        regions = json_object_new_array();
+        regions = json_array_sized(g->n_regions);
         for (size_t i = 0; i < g->n_regions; i++) {
                 json_object *r = json_range(g->regions[i].start, g->regions[i].end);
                 ADD(r, "type", json_object_new_string(resv_type_to_string(g->regions[i].type)));
@@ -137,7 +144,7 @@ json_object *group_to_json(const Host *h, const Group *g) {
 
         n = group_blockers(h, g, NULL, &blockers);
         ADD(o, "viable", json_object_new_boolean(n == 0));
-        a = json_object_new_array();
+        a = json_array_sized(MAX(n, 0));
         for (int i = 0; i < n; i++) {
                 json_object *b = json_object_new_object();
                 ADD(b, "device", json_object_new_string(blockers[i].device));
@@ -147,7 +154,7 @@ json_object *group_to_json(const Host *h, const Group *g) {
         ADD(o, "blockers", a);
 
         n = group_shared_because(h, g, &shared);
-        a = json_object_new_array();
+        a = json_array_sized(MAX(n, 0));
         for (int i = 0; i < n; i++) {
                 json_object *s = json_object_new_object();
                 ADD(s, "reason", json_object_new_string(shared_reason_to_string(shared[i].reason)));
@@ -160,7 +167,7 @@ json_object *group_to_json(const Host *h, const Group *g) {
         ADD(o, "iommu", json_string_or_null(unit));
 
         node = host_find_vfio_group_node(h, g->number);
-        pids = json_object_new_array();
+        pids = json_array_sized(node ? node->n_pids : 0);
         for (size_t i = 0; node && i < node->n_pids; i++)
                 (void) json_object_array_add(pids, json_object_new_int(node->pids[i]));
         ADD(o, "vfio_node", node ? json_object_new_string(node->name) : NULL);
@@ -188,14 +195,14 @@ json_object *unit_to_json(const Host *h, const IommuUnit *u) {
 }
 
 json_object *host_devices_to_json(const Host *h) {
-        json_object *a = json_object_new_array();
+        json_object *a = json_array_sized(h->n_devices);
         for (size_t i = 0; i < h->n_devices; i++)
                 (void) json_object_array_add(a, device_to_json(h, h->devices[i]));
         return a;
 }
 
 json_object *host_groups_to_json(const Host *h) {
-        json_object *a = json_object_new_array();
+        json_object *a = json_array_sized(h->n_groups);
         for (size_t i = 0; i < h->n_groups; i++)
                 (void) json_object_array_add(a, group_to_json(h, h->groups[i]));
         return a;
