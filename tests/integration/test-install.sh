@@ -83,7 +83,14 @@ ok "the man pages installed" sh -c "grep -qx /usr/share/man/man1/vfiomapctl.1 '$
 is "$(grep -c '^/usr/local/' "$f")" 0 "nothing under /usr/local"
 
 # --- --with-libvirt-hooks-dir moves the hook (a libvirt built with another sysconfdir).
-ok "./configure --with-libvirt-hooks-dir=/opt/libvirt/etc/hooks" \
-        check_tree hooksdir --with-libvirt-hooks-dir=/opt/libvirt/etc/hooks
+ok "./configure --prefix=/nonexistent --with-libvirt-hooks-dir=/opt/libvirt/etc/hooks" \
+        check_tree hooksdir --prefix=/nonexistent/vfiomap --with-libvirt-hooks-dir=/opt/libvirt/etc/hooks
 ok "the hook follows it" has "$tmp/hooksdir/files" /opt/libvirt/etc/hooks/qemu.d/50-vfiomap
+# A package removed but not purged leaves the hook (a conffile) and takes vfiomapctl: every VM must still
+# start. The prefix above has no vfiomapctl.
+hook=$tmp/hooksdir/dest/opt/libvirt/etc/hooks/qemu.d/50-vfiomap
+echo '<domain type="kvm"><name>g</name></domain>' >"$tmp/domain.xml"
+"$hook" g prepare begin - <"$tmp/domain.xml" >"$tmp/hook.out" 2>&1
+is "$?" 0 "without vfiomapctl the hook lets the VM start"
+is "$(cat "$tmp/hook.out")" "" "and prints nothing"
 done_testing
