@@ -14,4 +14,5 @@ apt-get install -y -qq --no-install-recommends \
         libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
         clang libclang-rt-14-dev valgrind polkitd \
         hyperfine strace \
+        debhelper dh-autoreconf dpkg-dev lintian devscripts \
         >/dev/null
