@@ -71,6 +71,8 @@ fetch_kernel() {
 # libsystemd-shared of that exact version) into the cache; the guest copies it into its overlay.
 fetch_udev() {
         [ -x /lib/systemd/systemd-udevd ] && return 0
+        # A kroot that is a whole system (tests/system/prepare-image.sh) boots its own udev.
+        [ -L "$cache/kroot/lib/systemd/systemd-udevd" ] || [ -x "$cache/kroot/lib/systemd/systemd-udevd" ] && return 0
         systemd_version=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null) || return 0
         [ "$(cat "$cache/udevroot.version" 2>/dev/null)" = "$systemd_version" ] && return 0
 
