@@ -346,6 +346,15 @@ int verb_check_hotplug(int argc, char *argv[], Context *c) {
                 int r = print_json(c, TAKE_PTR(result));
                 return r < 0 ? r : k;
         }
+        if (jbool(result, "assigned")) {
+                /* possible is false: a second attach of a device the VM holds is refused by libvirt. */
+                printf("Hot-adding %s (IOMMU group %s) to %s: not needed, %s already has it.\n",
+                       jstr(result, "device"),
+                       strna(json_object_get_string(jget(result, "group"))),
+                       jstr(result, "machine"),
+                       jstr(result, "machine"));
+                return k;
+        }
         printf("Hot-adding %s (IOMMU group %s) to %s: %s\n",
                jstr(result, "device"),
                strna(json_object_get_string(jget(result, "group"))),

@@ -739,6 +739,35 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
         owner = d->group >= 0 ? manager_group_owner(m, (unsigned) d->group) : NULL;
         (void) json_object_object_add(
                 result, "owner", owner ? json_object_new_string(owner->claim.machine) : NULL);
+        (void) json_object_object_add(
+                result, "assigned", json_object_new_boolean(machine_has_device(machine, address)));
+        if (machine_has_device(machine, address)) {
+                /* Nothing to add: the claim holds the device, so the VM has it. A second attach is what
+                 * libvirt refuses ("PCI device %s is in use by driver %s, domain %s",
+                 * virHostdevIsPCINodeDeviceUsed() in src/hypervisor/virhostdev.c): not "possible". */
+                char when[64], *msg = NULL;
+                json_object *p = json_object_new_object();
+
+                if (!p || asprintf_safe(
+                                  &msg,
+                                  "Machine %s already has %s (%s): there is nothing to hot-add.",
+                                  name,
+                                  address,
+                                  machine_format_claimed_at(machine, when)) < 0) {
+                        json_object_put(p);
+                        json_object_put(problems);
+                        return -ENOMEM;
+                }
+                (void) json_object_object_add(p, "code", json_object_new_string("already-assigned"));
+                (void) json_object_object_add(p, "severity", json_object_new_string("error"));
+                (void) json_object_object_add(p, "message", json_object_new_string(msg));
+                free(msg);
+                (void) json_object_array_add(problems, p);
+                (void) json_object_object_add(result, "possible", json_object_new_boolean(false));
+                (void) json_object_object_add(result, "problems", problems);
+                *ret = TAKE_PTR(result);
+                return 0;
+        }
         if (owner && owner != machine) {
                 char when[64], *msg = NULL;
                 possible = false;

@@ -72,6 +72,14 @@ ok "Claim of a missing device is DeviceNotFound" sh -c \
         "'$BUSCTL' call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager Claim ss x '$(spec_json x 0000:09:00.0)' 2>&1 | grep -q 'Device 0000:09:00.0 of machine x does not exist'"
 is "$(vcall_json CheckHotplug ss win11 0000:02:00.0 | jq -c '[.possible, .group]')" "[true,2]" \
         "CheckHotplug: the NVMe drive could be added"
+is "$(vcall_json CheckHotplug ss win11 0000:02:00.0 | jq -c .assigned)" "false" "CheckHotplug: win11 has no NVMe drive"
+is "$(vcall_json CheckHotplug ss win11 0000:01:00.0 | jq -c '[.possible, .assigned, [.problems[].code]]')" \
+        '[false,true,["already-assigned"]]' "CheckHotplug of a device the machine holds: already assigned, not possible"
+out=$("$VFIOMAPCTL" check-hotplug win11 01:00.0 2>&1)
+r=$?
+is "$out" "Hot-adding 0000:01:00.0 (IOMMU group 1) to win11: not needed, win11 already has it." \
+        "vfiomapctl check-hotplug says the device is already there"
+is "$r" 11 "... with exit status 11, as for a hot-add that cannot be done"
 ok "claims.json was written" test -s "$tmp/run/claims.json"
 ok "no temporary file is left behind" sh -c "! ls -A '$tmp/run' | grep -q '^\.#'"
 
