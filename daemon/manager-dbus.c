@@ -491,6 +491,29 @@ static int claim_check(
                                 name,
                                 blockers[0].device,
                                 strna(blockers[0].driver));
+
+                /* managed='no': libvirt does not detach the device, it only checks that it is on a stub
+                 * driver already (virHostdevPreparePCIDevicesImpl() in src/hypervisor/virhostdev.c), and
+                 * QEMU opens it through vfio-pci alone. managed='yes' devices are rebound by libvirt. */
+                for (size_t j = 0; j < spec->n_hostdevs; j++) {
+                        const VmHostdev *hd = spec->hostdevs + j;
+                        const Device *d = hd->managed ? NULL : host_find_device(m->host, hd->address);
+
+                        if (!d || d->group != (int) g->number || driver_is_vfio(d->driver))
+                                continue;
+                        return sd_bus_error_setf(
+                                error,
+                                VFIOMAP_ERROR_GROUP_NOT_VIABLE,
+                                "Group %s is not viable for machine %s: %s is %s%s and its <hostdev> has "
+                                "managed='no', so libvirt will not move it to vfio-pci; bind it to vfio-pci "
+                                "(\"vfiomapctl bind-vfio %s\") or set managed='yes'.",
+                                desc,
+                                name,
+                                d->address,
+                                d->driver ? "bound to " : "bound to no driver",
+                                d->driver ?: "",
+                                d->address);
+                }
         }
         return 0;
 }
@@ -828,7 +851,7 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                 if (!nh)
                         return -ENOMEM;
                 spec->hostdevs = nh;
-                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){ .hotplug = true };
+                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){ .hotplug = true, .managed = true };
                 memcpy(spec->hostdevs[spec->n_hostdevs].address, address, PCI_ADDRESS_MAX);
                 spec->n_hostdevs++;
         }

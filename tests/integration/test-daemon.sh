@@ -80,6 +80,37 @@ r=$?
 is "$out" "Hot-adding 0000:01:00.0 (IOMMU group 1) to win11: not needed, win11 already has it." \
         "vfiomapctl check-hotplug says the device is already there"
 is "$r" 11 "... with exit status 11, as for a hot-add that cannot be done"
+# managed='no' (or no managed=, which libvirt reads as no): libvirt leaves the device on its host driver, so
+# a VM whose own device is on e1000e cannot start; managed='yes' devices libvirt rebinds itself.
+nic_xml() { # NAME MANAGED-ATTRIBUTE
+        printf "<domain type='kvm'><name>%s</name><memory unit='GiB'>4</memory>" "$1"
+        printf "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>"
+        printf "<hostdev mode='subsystem' type='pci' %s><source>" "$2"
+        printf "<address domain='0x0000' bus='0x00' slot='0x1f' function='0x6'/></source></hostdev></devices></domain>"
+}
+nic_error="Group 3 (0000:00:1f.6) is not viable for machine nic: 0000:00:1f.6 is bound to e1000e and its <hostdev> has managed='no'"
+out=$(vcall Claim ss nic "$(nic_xml nic "managed='no'")" 2>&1)
+case $out in *"$nic_error"*) r=0 ;; *) r=1 ;; esac
+ok "Claim: a managed='no' device on a host driver is GroupNotViable naming device and driver" [ $r -eq 0 ]
+[ $r -eq 0 ] || echo "# $out"
+out=$(vcall Claim ss nic "$(nic_xml nic "")" 2>&1)
+case $out in *"$nic_error"*) r=0 ;; *) r=1 ;; esac
+ok "Claim: without managed= likewise (libvirt's default is no)" [ $r -eq 0 ]
+nic_xml nic "managed='no'" >"$tmp/nic.xml"
+out=$("$VFIOMAPCTL" claim nic "$tmp/nic.xml" 2>&1)
+r=$?
+case $out in *"$nic_error"*) r2=0 ;; *) r2=1 ;; esac
+ok "vfiomapctl claim fails with that message" [ "$r:$r2" = 1:0 ]
+printf 'bus = %s\nruntime-dir = %s\n' "$DBUS_SYSTEM_BUS_ADDRESS" "$tmp/run" >"$tmp/hook.conf"
+out=$(VFIOMAP_HOOK_CONF="$tmp/hook.conf" "$VFIOMAPCTL" libvirt-hook -- nic prepare begin - <"$tmp/nic.xml" 2>&1)
+r=$?
+case $out in "vfiomap: $nic_error"*"vfiomapctl bind-vfio"*) r2=0 ;; *) r2=1 ;; esac
+ok "the qemu hook stops the start at prepare with that message" [ "$r:$r2" = 1:0 ]
+[ $r2 -eq 0 ] || echo "# $out"
+ok "Claim: managed='yes' is claimed, libvirt rebinds the device" \
+        sh -c "'$BUSCTL' call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager Claim ss nic \"\$1\" >/dev/null" - \
+        "$(nic_xml nic "managed='yes'")"
+vcall Release s nic >/dev/null
 ok "claims.json was written" test -s "$tmp/run/claims.json"
 ok "no temporary file is left behind" sh -c "! ls -A '$tmp/run' | grep -q '^\.#'"
 

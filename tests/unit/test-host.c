@@ -568,7 +568,29 @@ static void test_no_iommu_json(void) {
         ok(host_load("/nonexistent/vfiomap", &h) == -ENOENT, "missing root: -ENOENT");
 }
 
+/* What a group needs (viability) and what the device QEMU opens needs (a VFIO driver) differ. */
+static void test_driver_kinds(void) {
+        static const struct {
+                const char *driver;
+                bool safe, vfio;
+        } cases[] = {
+                { "vfio-pci", true, true },       { "mlx5_vfio_pci", true, true },
+                { "nvgrace-gpu-vfio-pci", true, true }, { "pci-stub", true, false },
+                { "pcieport", true, false },      { NULL, true, false },
+                { "igc", false, false },          { "vfio-pci2", false, false },
+                { "vfio", false, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ok(driver_is_vfio_safe(cases[i].driver) == cases[i].safe, "%s: %s a group's viability",
+                   strna(cases[i].driver), cases[i].safe ? "keeps" : "breaks");
+                ok(driver_is_vfio(cases[i].driver) == cases[i].vfio, "%s: %sa VFIO driver",
+                   strna(cases[i].driver), cases[i].vfio ? "" : "not ");
+        }
+}
+
 int main(void) {
+        test_driver_kinds();
         test_gpu_host();
         test_reload();
         test_reload_removal_window();
