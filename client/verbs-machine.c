@@ -236,10 +236,15 @@ int verb_machine(int argc, char *argv[], Context *c) {
                 printf(" %s", json_object_get_string(jidx(a, i)));
         printf("\n    Users:");
         a = jget(mo, "users");
-        for (size_t i = 0; i < jlen(a); i++)
-                printf(" pid %s (group %s)",
+        for (size_t i = 0; i < jlen(a); i++) {
+                const char *comm = jstr(jidx(a, i), "comm");
+
+                printf(" pid %s (%s%sgroup %s)",
                        strna(json_object_get_string(jget(jidx(a, i), "pid"))),
+                       comm ?: "",
+                       comm ? ", " : "",
                        strna(json_object_get_string(jget(jidx(a, i), "group"))));
+        }
         if (jlen(a) == 0)
                 printf(" -");
         printf("\n  Verdict: %s\n", strna(jstr(layout, "verdict")));

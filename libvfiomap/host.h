@@ -104,6 +104,7 @@ typedef struct VfioNode {
         char *name;             /* "vfio" (the container), "7" (group 7), "devices/vfio0" (iommufd cdev) */
         int group;              /* group number, -1 for the container, cdevs and others */
         pid_t *pids;            /* processes holding it open, sorted */
+        char **comms;           /* comms[i]: /proc/pids[i]/comm as proc_comm_parse() cleans it, NULL if unread */
         size_t n_pids;
 } VfioNode;
 

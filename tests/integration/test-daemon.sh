@@ -64,6 +64,18 @@ ok "Claim win11 (GPU and its audio function)" sh -c "'$BUSCTL' call org.vfiomap1
 is "$(vprop /org/vfiomap1/group/1 org.vfiomap1.Group Owner)" 's "win11"' "Group.Owner"
 is "$(vprop /org/vfiomap1/machine/win11 org.vfiomap1.Machine State)" 's "claimed"' "Machine.State"
 is "$(vprop "$dev" org.vfiomap1.Device Owner)" 's "win11"' "Device.Owner"
+# A QEMU holding /dev/vfio/1 in the host tree: the clients print its name beside its PID.
+mkdir -p "$tmp/host/proc/4242/fd" "$tmp/host/dev/vfio"
+: >"$tmp/host/dev/vfio/1"
+ln -s /dev/vfio/1 "$tmp/host/proc/4242/fd/21"
+echo qemu-system-x86 >"$tmp/host/proc/4242/comm"
+is "$("$VFIOMAPCTL" machine win11 | grep 'Users:')" "    Users: pid 4242 (qemu-system-x86, group 1)" \
+        "vfiomapctl machine: the user's process name beside its PID"
+is "$(vcall_json Describe | jq -c '.machines[0].users')" '[{"group":1,"pid":4242,"comm":"qemu-system-x86"}]' \
+        "Describe: machines[].users[] have a comm"
+is "$("$VFIOMAPCTL" group 1 | grep '^VFIO:')" "VFIO: /dev/vfio/1, open by PID 4242 (qemu-system-x86)" \
+        "vfiomapctl group: the process name beside the PID, from the daemon's model"
+rm -rf "$tmp/host/proc/4242" "$tmp/host/dev"
 out=$(vcall Claim ss linux "$(spec_json linux 0000:01:00.0 0000:01:00.1)" 2>&1)
 case $out in *"Group 1 (0000:00:01.0, 0000:01:00.0, 0000:01:00.1) is owned by machine win11 (claimed 20"*) r=0 ;; *) r=1 ;; esac
 ok "a second claim on group 1 fails with GroupOwned naming the owner" [ $r -eq 0 ]
