@@ -8,6 +8,8 @@
 #include "manager.h"
 #include "vmspec.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 /* ---- properties ---- */
@@ -367,6 +369,60 @@ static int method_compute_layout(sd_bus_message *message, void *userdata, sd_bus
         if (k < 0)
                 return k;
         return sd_bus_reply_method_return(message, "s", s);
+}
+
+/* The report "vfiomapctl layout" prints, from the daemon's host model, so that the client without --root
+ * shows what claim and apply act on (a client run by a user other than root would read a host with zeroed
+ * BARs and short config space). */
+static int layout_report_string(const Layout *l, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int k;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        k = layout_report(l, f);
+        if (fclose(f) != 0 && k >= 0)
+                k = -ENOMEM;
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int method_render_layout(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+        _cleanup_(layout_freep) Layout *layout = NULL;
+        _cleanup_free_ char *json = NULL, *report = NULL, *svg = NULL;
+        Manager *m = userdata;
+        const char *text;
+        uint64_t flags;
+        int k;
+
+        k = sd_bus_message_read(message, "st", &text, &flags);
+        if (k < 0)
+                return k;
+        if (flags & ~(uint64_t) VFIOMAP_RENDER_LAYOUT_SVG)
+                return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Unknown flags 0x%" PRIx64 ".",
+                        flags & ~(uint64_t) VFIOMAP_RENDER_LAYOUT_SVG);
+        k = parse_spec(text, &spec, error);
+        if (k < 0)
+                return k;
+        k = layout_compute(m->host, spec, &layout);
+        if (k >= 0)
+                k = layout_json_string(layout, &json);
+        if (k >= 0)
+                k = layout_report_string(layout, &report);
+        if (k >= 0 && (flags & VFIOMAP_RENDER_LAYOUT_SVG))
+                k = layout_to_svg(layout, &svg);
+        if (k < 0)
+                return k;
+        return sd_bus_reply_method_return(message, "sss", json, report, svg ?: "");
 }
 
 /* Whether the spec itself names the VM: a domain XML always does (<name> is required); a JSON spec only
@@ -968,6 +1024,12 @@ const sd_bus_vtable manager_vtable[] = {
                 SD_BUS_ARGS("s", spec),
                 SD_BUS_RESULT("s", layout),
                 method_compute_layout,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "RenderLayout",
+                SD_BUS_ARGS("s", spec, "t", flags),
+                SD_BUS_RESULT("s", layout, "s", report, "s", svg),
+                method_render_layout,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(
                 "Claim",
