@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfiomapctl layout FILE: the guest physical layout of one VM on this host, from its libvirt domain XML or
- * JSON spec. The exit status carries the verdict so hooks and scripts need not parse the output. */
+ * JSON spec, computed by vfiomapd (offline under --root, or when no vfiomapd runs). The exit status carries
+ * the verdict so hooks and scripts need not parse the output. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "json-util.h"
 #include "layout.h"
 #include "util.h"
 #include "vfiomapctl.h"
@@ -67,6 +70,76 @@ static int verdict_exit_status(Verdict v) {
         }
 }
 
+static int verdict_string_exit_status(const char *verdict) {
+        if (streq_ptr(verdict, "ok"))
+                return EXIT_SUCCESS;
+        if (streq_ptr(verdict, "warning"))
+                return EXIT_VERDICT_WARNING;
+        return EXIT_VERDICT_ERROR;
+}
+
+/* Prints what the layout verb prints, from vfiomapd's rendering: the report, the JSON, the SVG. */
+static int print_rendered(Context *c, const char *json, const char *report, const char *svg) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        enum json_tokener_error jerr;
+        int r;
+
+        j = json_tokener_parse_verbose(json, &jerr);
+        if (!j)
+                return log_error_errno(
+                        EBADMSG, "vfiomapd sent an invalid layout: %s", json_tokener_error_desc(jerr));
+        if (c->svg) {
+                r = write_svg(c->svg, svg);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write %s: %m", c->svg);
+        }
+        r = verdict_string_exit_status(jstr(j, "verdict"));
+        if (c->json != JSON_OFF) {
+                int k = print_json(c, TAKE_PTR(j));
+                return k < 0 ? k : r;
+        }
+        if (!(c->svg && streq(c->svg, "-")) && (fputs(report, stdout) < 0 || fflush(stdout) != 0))
+                return log_error_errno(errno > 0 ? -errno : -EIO, "Failed to write the report: %m");
+        return r;
+}
+
+/* Without --root, the layout comes from vfiomapd, as claim and apply get it: the daemon's model is the
+ * one they act on, and it is complete where a client run by a user other than root would read zeroed BARs
+ * and short config space. Returns an exit status, negative errno after logging, or -ENXIO (not logged)
+ * when no vfiomapd answers, so that the caller can read / itself. */
+static int layout_from_daemon(Context *c, const char *spec) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *json, *report, *svg;
+        int k;
+
+        k = bus_connect(c, &bus);
+        if (k >= 0)
+                k = sd_bus_call_method(
+                        bus,
+                        VFIOMAP_SERVICE,
+                        VFIOMAP_PATH,
+                        VFIOMAP_MANAGER,
+                        "RenderLayout",
+                        &error,
+                        &reply,
+                        "st",
+                        spec,
+                        (uint64_t) (c->svg ? VFIOMAP_RENDER_LAYOUT_SVG : 0));
+        if (k < 0) {
+                /* An older vfiomapd has no RenderLayout: as good as none for this. */
+                if (bus_error_is_daemon_missing(&error, k) ||
+                    sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
+                        return -ENXIO;
+                return log_bus_error(&error, k, "RenderLayout");
+        }
+        k = sd_bus_message_read(reply, "sss", &json, &report, &svg);
+        if (k < 0)
+                return log_error_errno(k, "Failed to read vfiomapd's reply: %m");
+        return print_rendered(c, json, report, svg);
+}
+
 int verb_layout(int argc, char *argv[], Context *c) {
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(vmspec_freep) VmSpec *spec = NULL;
@@ -96,6 +169,14 @@ int verb_layout(int argc, char *argv[], Context *c) {
                 return log_error_errno(r, "%s: %s", streq(path, "-") ? "<stdin>" : path,
                                        error ?: "cannot be parsed");
 
+        if (!c->root) {
+                r = layout_from_daemon(c, input);
+                if (r != -ENXIO)
+                        return r;
+                log_warning("vfiomapd is not running: reading the host model from / directly%s.",
+                            geteuid() != 0 ? " as a user other than root, which sees less of it (see the "
+                                             "warnings)" : "");
+        }
         r = context_load_host(c, &h);
         if (r < 0)
                 return r;

@@ -373,9 +373,17 @@ int verb_group(int argc, char *argv[], Context *c) {
                 if (jlen(a) == 0)
                         printf("not open\n");
                 else {
+                        /* vfio_processes names them; a daemon older than this client sends only the PIDs. */
+                        json_object *procs = jget(g, "vfio_processes");
+
                         printf("open by PID");
-                        for (size_t i = 0; i < jlen(a); i++)
-                                printf(" %d", json_object_get_int(jidx(a, i)));
+                        for (size_t i = 0; i < jlen(a); i++) {
+                                const char *comm = i < jlen(procs) ? jstr(jidx(procs, i), "comm") : NULL;
+
+                                printf("%s %d", i > 0 ? "," : "", json_object_get_int(jidx(a, i)));
+                                if (comm)
+                                        printf(" (%s)", comm);
+                        }
                         printf("\n");
                 }
         }

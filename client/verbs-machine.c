@@ -236,10 +236,15 @@ int verb_machine(int argc, char *argv[], Context *c) {
                 printf(" %s", json_object_get_string(jidx(a, i)));
         printf("\n    Users:");
         a = jget(mo, "users");
-        for (size_t i = 0; i < jlen(a); i++)
-                printf(" pid %s (group %s)",
+        for (size_t i = 0; i < jlen(a); i++) {
+                const char *comm = jstr(jidx(a, i), "comm");
+
+                printf(" pid %s (%s%sgroup %s)",
                        strna(json_object_get_string(jget(jidx(a, i), "pid"))),
+                       comm ?: "",
+                       comm ? ", " : "",
                        strna(json_object_get_string(jget(jidx(a, i), "group"))));
+        }
         if (jlen(a) == 0)
                 printf(" -");
         printf("\n  Verdict: %s\n", strna(jstr(layout, "verdict")));
@@ -345,6 +350,15 @@ int verb_check_hotplug(int argc, char *argv[], Context *c) {
         if (c->json) {
                 int r = print_json(c, TAKE_PTR(result));
                 return r < 0 ? r : k;
+        }
+        if (jbool(result, "assigned")) {
+                /* possible is false: a second attach of a device the VM holds is refused by libvirt. */
+                printf("Hot-adding %s (IOMMU group %s) to %s: not needed, %s already has it.\n",
+                       jstr(result, "device"),
+                       strna(json_object_get_string(jget(result, "group"))),
+                       jstr(result, "machine"),
+                       jstr(result, "machine"));
+                return k;
         }
         printf("Hot-adding %s (IOMMU group %s) to %s: %s\n",
                jstr(result, "device"),

@@ -62,6 +62,8 @@ void log_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));
 #define VFIOMAP_SERVICE "org.vfiomap1"
 #define VFIOMAP_PATH "/org/vfiomap1"
 #define VFIOMAP_MANAGER "org.vfiomap1.Manager"
+/* Manager.RenderLayout's flags (proto/org.vfiomap1.Manager.xml; daemon/bus-util.h has the same). */
+#define VFIOMAP_RENDER_LAYOUT_SVG (UINT64_C(1) << 0)
 
 int bus_describe(Context *c, json_object **ret);
 /* Connects to c->bus_address or the system bus. Does not log: the hook words its own message. */

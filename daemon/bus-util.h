@@ -19,6 +19,9 @@
 #define VFIOMAP_ERROR_NO_SUCH_GROUP "org.vfiomap1.Error.NoSuchGroup"
 #define VFIOMAP_ERROR_READ_ONLY "org.vfiomap1.Error.ReadOnly"
 
+/* Manager.RenderLayout's flags (proto/org.vfiomap1.Manager.xml): also draw the SVG picture. */
+#define VFIOMAP_RENDER_LAYOUT_SVG (UINT64_C(1) << 0)
+
 /* Registers the errno mapping of the errors above, so a client's sd_bus_error_get_errno() is meaningful.
  * Call once before using the bus. */
 int bus_error_map_register(void);

@@ -2,10 +2,13 @@
 #include "machine.h"
 
 #include "json-util.h"
+#include "sysfs-parse.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const machine_state_table[_MACHINE_STATE_MAX] = {
         [MACHINE_CLAIMED] = "claimed",
@@ -235,6 +238,26 @@ const char *machine_format_claimed_at(const Machine *machine, char buf[static 64
         return buf;
 }
 
+/* <root>/proc/PID/comm, cleaned by proc_comm_parse(); false when the process is gone or the name unreadable. */
+static bool user_comm(const char *root, pid_t pid, char ret[static PROC_COMM_MAX]) {
+        char path[PATH_MAX], buf[PROC_COMM_MAX + 1];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t l;
+
+        (void) snprintf(path,
+                        sizeof(path),
+                        "%s/proc/%d/comm",
+                        streq_ptr(root, "/") || !root ? "" : root,
+                        (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;
+        do
+                l = read(fd, buf, sizeof(buf));
+        while (l < 0 && errno == EINTR);
+        return l > 0 && proc_comm_parse(buf, (size_t) l, ret) >= 0;
+}
+
 json_object *machine_to_json(const Machine *machine, const char *root) {
         _cleanup_free_ GroupUser *users = NULL;
         json_object *o = json_object_new_object(), *a, *layout;
@@ -262,8 +285,14 @@ json_object *machine_to_json(const Machine *machine, const char *root) {
         if (machine_users(machine, root, &users, &n_users) >= 0)
                 for (size_t i = 0; i < n_users; i++) {
                         json_object *u = json_object_new_object();
+                        char comm[PROC_COMM_MAX];
+
                         (void) json_object_object_add(u, "group", json_object_new_int64(users[i].group));
                         (void) json_object_object_add(u, "pid", json_object_new_int64(users[i].pid));
+                        (void) json_object_object_add(
+                                u,
+                                "comm",
+                                user_comm(root, users[i].pid, comm) ? json_object_new_string(comm) : NULL);
                         (void) json_object_array_add(a, u);
                 }
         (void) json_object_object_add(o, "users", a);

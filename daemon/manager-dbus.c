@@ -8,6 +8,8 @@
 #include "manager.h"
 #include "vmspec.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 /* ---- properties ---- */
@@ -369,6 +371,60 @@ static int method_compute_layout(sd_bus_message *message, void *userdata, sd_bus
         return sd_bus_reply_method_return(message, "s", s);
 }
 
+/* The report "vfiomapctl layout" prints, from the daemon's host model, so that the client without --root
+ * shows what claim and apply act on (a client run by a user other than root would read a host with zeroed
+ * BARs and short config space). */
+static int layout_report_string(const Layout *l, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int k;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        k = layout_report(l, f);
+        if (fclose(f) != 0 && k >= 0)
+                k = -ENOMEM;
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int method_render_layout(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+        _cleanup_(layout_freep) Layout *layout = NULL;
+        _cleanup_free_ char *json = NULL, *report = NULL, *svg = NULL;
+        Manager *m = userdata;
+        const char *text;
+        uint64_t flags;
+        int k;
+
+        k = sd_bus_message_read(message, "st", &text, &flags);
+        if (k < 0)
+                return k;
+        if (flags & ~(uint64_t) VFIOMAP_RENDER_LAYOUT_SVG)
+                return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Unknown flags 0x%" PRIx64 ".",
+                        flags & ~(uint64_t) VFIOMAP_RENDER_LAYOUT_SVG);
+        k = parse_spec(text, &spec, error);
+        if (k < 0)
+                return k;
+        k = layout_compute(m->host, spec, &layout);
+        if (k >= 0)
+                k = layout_json_string(layout, &json);
+        if (k >= 0)
+                k = layout_report_string(layout, &report);
+        if (k >= 0 && (flags & VFIOMAP_RENDER_LAYOUT_SVG))
+                k = layout_to_svg(layout, &svg);
+        if (k < 0)
+                return k;
+        return sd_bus_reply_method_return(message, "sss", json, report, svg ?: "");
+}
+
 /* Whether the spec itself names the VM: a domain XML always does (<name> is required); a JSON spec only
  * with a "name" key (vmspec_parse_json() otherwise calls it "vm"). */
 static bool spec_names_machine(const char *text) {
@@ -491,6 +547,29 @@ static int claim_check(
                                 name,
                                 blockers[0].device,
                                 strna(blockers[0].driver));
+
+                /* managed='no': libvirt does not detach the device, it only checks that it is on a stub
+                 * driver already (virHostdevPreparePCIDevicesImpl() in src/hypervisor/virhostdev.c), and
+                 * QEMU opens it through vfio-pci alone. managed='yes' devices are rebound by libvirt. */
+                for (size_t j = 0; j < spec->n_hostdevs; j++) {
+                        const VmHostdev *hd = spec->hostdevs + j;
+                        const Device *d = hd->managed ? NULL : host_find_device(m->host, hd->address);
+
+                        if (!d || d->group != (int) g->number || driver_is_vfio(d->driver))
+                                continue;
+                        return sd_bus_error_setf(
+                                error,
+                                VFIOMAP_ERROR_GROUP_NOT_VIABLE,
+                                "Group %s is not viable for machine %s: %s is %s%s and its <hostdev> has "
+                                "managed='no', so libvirt will not move it to vfio-pci; bind it to vfio-pci "
+                                "(\"vfiomapctl bind-vfio %s\") or set managed='yes'.",
+                                desc,
+                                name,
+                                d->address,
+                                d->driver ? "bound to " : "bound to no driver",
+                                d->driver ?: "",
+                                d->address);
+                }
         }
         return 0;
 }
@@ -739,6 +818,35 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
         owner = d->group >= 0 ? manager_group_owner(m, (unsigned) d->group) : NULL;
         (void) json_object_object_add(
                 result, "owner", owner ? json_object_new_string(owner->claim.machine) : NULL);
+        (void) json_object_object_add(
+                result, "assigned", json_object_new_boolean(machine_has_device(machine, address)));
+        if (machine_has_device(machine, address)) {
+                /* Nothing to add: the claim holds the device, so the VM has it. A second attach is what
+                 * libvirt refuses ("PCI device %s is in use by driver %s, domain %s",
+                 * virHostdevIsPCINodeDeviceUsed() in src/hypervisor/virhostdev.c): not "possible". */
+                char when[64], *msg = NULL;
+                json_object *p = json_object_new_object();
+
+                if (!p || asprintf_safe(
+                                  &msg,
+                                  "Machine %s already has %s (%s): there is nothing to hot-add.",
+                                  name,
+                                  address,
+                                  machine_format_claimed_at(machine, when)) < 0) {
+                        json_object_put(p);
+                        json_object_put(problems);
+                        return -ENOMEM;
+                }
+                (void) json_object_object_add(p, "code", json_object_new_string("already-assigned"));
+                (void) json_object_object_add(p, "severity", json_object_new_string("error"));
+                (void) json_object_object_add(p, "message", json_object_new_string(msg));
+                free(msg);
+                (void) json_object_array_add(problems, p);
+                (void) json_object_object_add(result, "possible", json_object_new_boolean(false));
+                (void) json_object_object_add(result, "problems", problems);
+                *ret = TAKE_PTR(result);
+                return 0;
+        }
         if (owner && owner != machine) {
                 char when[64], *msg = NULL;
                 possible = false;
@@ -799,7 +907,7 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                 if (!nh)
                         return -ENOMEM;
                 spec->hostdevs = nh;
-                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){ .hotplug = true };
+                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){ .hotplug = true, .managed = true };
                 memcpy(spec->hostdevs[spec->n_hostdevs].address, address, PCI_ADDRESS_MAX);
                 spec->n_hostdevs++;
         }
@@ -916,6 +1024,12 @@ const sd_bus_vtable manager_vtable[] = {
                 SD_BUS_ARGS("s", spec),
                 SD_BUS_RESULT("s", layout),
                 method_compute_layout,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "RenderLayout",
+                SD_BUS_ARGS("s", spec, "t", flags),
+                SD_BUS_RESULT("s", layout, "s", report, "s", svg),
+                method_render_layout,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(
                 "Claim",

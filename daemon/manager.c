@@ -1028,23 +1028,52 @@ int manager_describe_json(Manager *m, char **ret) {
 
 /* ---- bus ---- */
 
-static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
+/* Who holds the name we wanted: "PID 1234 (vfiomapd), connection :1.5", or at least the unique name. */
+static char *format_name_owner(sd_bus *bus) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *unique = NULL, *comm = NULL;
+        pid_t pid = 0;
+        char *s = NULL;
 
-        if (e) {
-                log_error("Failed to own the bus name " VFIOMAP_BUS_NAME ": %s", strna(e->message));
-                return sd_event_exit(m->event, EXIT_FAILURE);
-        }
-        /* Clients can reach us now: only now is the service ready (sd_notify(3), Type=notify). */
-        (void) sd_notifyf(
-                false,
-                "READY=1\nSTATUS=Serving %zu devices, %zu IOMMU groups, %zu claims.",
-                m->host->n_devices,
-                m->host->n_groups,
-                m->n_machines);
-        log_info("Serving " VFIOMAP_BUS_NAME "%s%s.", m->root ? " for the host tree " : "", m->root ?: "");
-        return 0;
+        /* AUGMENT: the bus tells the PID, /proc/PID/comm the name. */
+        if (sd_bus_get_name_creds(
+                    bus,
+                    VFIOMAP_BUS_NAME,
+                    SD_BUS_CREDS_UNIQUE_NAME | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM |
+                            SD_BUS_CREDS_AUGMENT,
+                    &creds) < 0)
+                return NULL;
+        (void) sd_bus_creds_get_unique_name(creds, &unique);
+        (void) sd_bus_creds_get_pid(creds, &pid);
+        (void) sd_bus_creds_get_comm(creds, &comm);
+        if (pid > 0)
+                (void) asprintf_safe(
+                        &s, "PID %d (%s), connection %s", (int) pid, strna(comm), strna(unique));
+        else if (unique)
+                s = strdup(unique);
+        return s;
+}
+
+/* Synchronous, and before the device monitor and the libvirt watcher start: a second vfiomapd must not
+ * reconcile claims, write the claims file or tell the service manager it is ready while another one
+ * serves. Without SD_BUS_NAME_QUEUE sd-bus asks with DBUS_NAME_FLAG_DO_NOT_QUEUE and turns the
+ * EXISTS reply into -EEXIST (sd_bus_request_name(3)); the asynchronous variant's reply had gone
+ * unchecked, so a second daemon logged "Serving" and sent READY=1 without the name. */
+static int manager_request_name(Manager *m) {
+        _cleanup_free_ char *owner = NULL;
+        int k;
+
+        k = sd_bus_request_name(m->bus, VFIOMAP_BUS_NAME, 0);
+        if (k >= 0)
+                return 0;
+        if (k != -EEXIST)
+                return log_error_errno(k, "Failed to request the bus name " VFIOMAP_BUS_NAME ": %m");
+        owner = format_name_owner(m->bus);
+        return log_error_errno(
+                k,
+                "The bus name " VFIOMAP_BUS_NAME " is already owned by %s; is another vfiomapd "
+                "running? Stop it first (\"systemctl stop vfiomapd\"). Not serving.",
+                owner ?: "another process");
 }
 
 static int manager_connect_bus(Manager *m) {
@@ -1107,10 +1136,7 @@ static int manager_connect_bus(Manager *m) {
                 return log_error_errno(k, "Failed to attach the bus to the event loop: %m");
         (void) sd_bus_set_exit_on_disconnect(m->bus, true);
 
-        k = sd_bus_request_name_async(m->bus, NULL, VFIOMAP_BUS_NAME, 0, on_name_acquired, m);
-        if (k < 0)
-                return log_error_errno(k, "Failed to request the bus name " VFIOMAP_BUS_NAME ": %m");
-        return 0;
+        return manager_request_name(m);
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -1187,6 +1213,16 @@ int manager_startup(Manager *m) {
                         return log_error_errno(k, "Failed to start watching libvirt: %m");
         } else
                 log_debug("Not watching libvirt.");
+
+        /* Clients can reach us once the loop runs: only now is the service ready (sd_notify(3),
+         * Type=notify), and only because the name is ours. */
+        (void) sd_notifyf(
+                false,
+                "READY=1\nSTATUS=Serving %zu devices, %zu IOMMU groups, %zu claims.",
+                m->host->n_devices,
+                m->host->n_groups,
+                m->n_machines);
+        log_info("Serving " VFIOMAP_BUS_NAME "%s%s.", m->root ? " for the host tree " : "", m->root ?: "");
         return 0;
 }
 

@@ -152,6 +152,10 @@ static int device_added(Manager *m, const LibvirtMessage *msg) {
         machine = manager_find_machine(m, msg->name);
         if (!machine)
                 return reconcile_domain(m, msg->name, msg->xml, msg->since);
+        /* The claim holds it already (claimed again since, through the hook or a reconnect): nothing to
+         * check, and CheckHotplug would call it "already assigned". */
+        if (machine_has_device(machine, address))
+                return 0;
 
         k = manager_check_hotplug(m, msg->name, address, &result, &error);
         if (k == -ENOMEM)

@@ -26,6 +26,16 @@ bool driver_is_vfio_safe(const char *driver) {
                 ENDS_WITH_LITERAL(driver, l, "_vfio_pci") || ENDS_WITH_LITERAL(driver, l, "vfio-pci-core");
 }
 
+bool driver_is_vfio(const char *driver) {
+        size_t l;
+
+        if (!driver)
+                return false;
+        l = strlen(driver);
+        return EQUALS_LITERAL(driver, l, "vfio-pci") || ENDS_WITH_LITERAL(driver, l, "-vfio-pci") ||
+                ENDS_WITH_LITERAL(driver, l, "_vfio_pci");
+}
+
 /* Orders addresses spelled as pci_address_format() spells them as pci_address_compare() orders the
  * addresses themselves: every field is a fixed number of lower-case hex digits, which sort as their values,
  * except the domain, which on VMD has five (0x10000 and up; no ':' at index 4) and then sorts last. */

@@ -125,7 +125,7 @@ json_object *device_to_json(const Host *h, const Device *d) {
 json_object *group_to_json(const Host *h, const Group *g) {
         _cleanup_free_ Blocker *blockers = NULL;
         _cleanup_free_ SharedBecause *shared = NULL;
-        json_object *o = json_object_new_object(), *regions, *a, *pids;
+        json_object *o = json_object_new_object(), *regions, *a, *pids, *procs;
         const VfioNode *node;
         const char *unit;
         int n;
@@ -168,10 +168,18 @@ json_object *group_to_json(const Host *h, const Group *g) {
 
         node = host_find_vfio_group_node(h, g->number);
         pids = json_array_sized(node ? node->n_pids : 0);
-        for (size_t i = 0; node && i < node->n_pids; i++)
+        procs = json_array_sized(node ? node->n_pids : 0);
+        for (size_t i = 0; node && i < node->n_pids; i++) {
+                json_object *p = json_object_new_object();
                 (void) json_object_array_add(pids, json_object_new_int(node->pids[i]));
+                ADD(p, "pid", json_object_new_int(node->pids[i]));
+                ADD(p, "comm", json_string_or_null(node->comms ? node->comms[i] : NULL));
+                (void) json_object_array_add(procs, p);
+        }
         ADD(o, "vfio_node", node ? json_object_new_string(node->name) : NULL);
+        /* vfio_users stays a list of numbers for the readers that know only it. */
         ADD(o, "vfio_users", pids);
+        ADD(o, "vfio_processes", procs);
         ADD(o, "warnings", json_strv(g->warnings));
         return o;
 }

@@ -720,6 +720,38 @@ static int host_add_vfio_node(Host *h, const char *name, size_t *allocated) {
         return 0;
 }
 
+static void vfio_nodes_free(VfioNode *v, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; v[i].comms && j < v[i].n_pids; j++)
+                        free(v[i].comms[j]);
+                free(v[i].comms);
+                free(v[i].name);
+                free(v[i].pids);
+        }
+        free(v);
+}
+
+/* The name beside each user's PID, so "open by PID 4242" says what 4242 is. A process gone since, or one
+ * whose name does not parse, keeps a NULL name. */
+static int vfio_node_load_comms(const Reader *r, VfioNode *v) {
+        v->comms = calloc(v->n_pids, sizeof(char *));
+        if (!v->comms)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->n_pids; i++) {
+                char path[64], buf[PROC_COMM_MAX + 1], comm[PROC_COMM_MAX];
+                size_t size = 0;
+
+                (void) snprintf(path, sizeof(path), "proc/%d/comm", (int) v->pids[i]);
+                if (reader_read_file_buf(r, path, buf, sizeof(buf), &size) < 0 ||
+                    proc_comm_parse(buf, size, comm) < 0)
+                        continue;
+                v->comms[i] = strdup(comm);
+                if (!v->comms[i])
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* /dev/vfio nodes and, through /proc/PID/fd, the processes holding them: the real users of a group. */
 static int host_load_vfio(const Reader *r, Host *h) {
         _cleanup_strv_free_ char **nodes = NULL, **cdevs = NULL, **pids = NULL;
@@ -795,9 +827,12 @@ static int host_load_vfio(const Reader *r, Host *h) {
                         v->pids[v->n_pids++] = p;
                 }
         }
-        for (size_t i = 0; i < h->n_vfio_nodes; i++)
+        for (size_t i = 0; i < h->n_vfio_nodes; i++) {
                 if (h->vfio_nodes[i].n_pids > 1)
                         qsort(h->vfio_nodes[i].pids, h->vfio_nodes[i].n_pids, sizeof(pid_t), pid_compare);
+                if (h->vfio_nodes[i].n_pids > 0 && vfio_node_load_comms(r, h->vfio_nodes + i) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -828,11 +863,7 @@ Host *host_free(Host *h) {
         for (size_t i = 0; i < h->n_units; i++)
                 unit_free(h->units[i]);
         free(h->units);
-        for (size_t i = 0; i < h->n_vfio_nodes; i++) {
-                free(h->vfio_nodes[i].name);
-                free(h->vfio_nodes[i].pids);
-        }
-        free(h->vfio_nodes);
+        vfio_nodes_free(h->vfio_nodes, h->n_vfio_nodes);
         iomem_free(h->iomem, h->n_iomem);
         free(h->cpu_vendor);
         free(h->root);
@@ -1235,11 +1266,7 @@ int host_reload_vfio(Host *h) {
 
         if (!prefix)
                 return -ENOMEM;
-        for (size_t i = 0; i < h->n_vfio_nodes; i++) {
-                free(h->vfio_nodes[i].name);
-                free(h->vfio_nodes[i].pids);
-        }
-        free(h->vfio_nodes);
+        vfio_nodes_free(h->vfio_nodes, h->n_vfio_nodes);
         h->vfio_nodes = NULL;
         h->n_vfio_nodes = 0;
         return host_load_vfio(&r, h);

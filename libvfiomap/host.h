@@ -104,6 +104,7 @@ typedef struct VfioNode {
         char *name;             /* "vfio" (the container), "7" (group 7), "devices/vfio0" (iommufd cdev) */
         int group;              /* group number, -1 for the container, cdevs and others */
         pid_t *pids;            /* processes holding it open, sorted */
+        char **comms;           /* comms[i]: /proc/pids[i]/comm as proc_comm_parse() cleans it, NULL if unread */
         size_t n_pids;
 } VfioNode;
 
@@ -160,6 +161,9 @@ const VfioNode *host_find_vfio_group_node(const Host *h, unsigned number);
 /* Drivers that leave DMA to VFIO or do none themselves (the kernel's driver_managed_dma): vfio-pci and its
  * variant drivers, pci-stub, pcieport. */
 bool driver_is_vfio_safe(const char *driver);
+/* The drivers QEMU's vfio-pci can open a device through: vfio-pci and its variant drivers. pci-stub makes a
+ * group viable but gives no VFIO device; an unbound device has none either. */
+bool driver_is_vfio(const char *driver);
 
 /* The driver of a blocker we could not read (a member without a usable sysfs entry). */
 #define BLOCKER_DRIVER_UNKNOWN "(unknown)"

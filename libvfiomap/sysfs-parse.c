@@ -683,6 +683,22 @@ int cpuinfo_parse_vendor(const char *buf, size_t len, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* ---- /proc/PID/comm ---- */
+
+int proc_comm_parse(const char *buf, size_t len, char ret[static PROC_COMM_MAX]) {
+        if (!ret || (!buf && len > 0))
+                return -EINVAL;
+        /* fs/proc/base.c, comm_show(): the name and one "\n". */
+        if (len > 0 && buf[len - 1] == '\n')
+                len--;
+        if (len == 0 || len > PROC_COMM_MAX - 1)
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++)
+                ret[i] = (unsigned char) buf[i] >= 0x20 && (unsigned char) buf[i] < 0x7f ? buf[i] : '?';
+        ret[len] = 0;
+        return 0;
+}
+
 /* ---- PCI addresses ---- */
 
 int pci_address_parse(const char *s, PciAddress *ret) {

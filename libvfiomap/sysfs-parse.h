@@ -187,6 +187,17 @@ void iomem_free(IomemEntry *e, size_t n);
  * a "CPU implementer" line exists. Returns a newly allocated string or -ENOENT. */
 int cpuinfo_parse_vendor(const char *buf, size_t len, char **ret);
 
+/* ---- /proc/PID/comm ---- */
+
+/* fs/proc/array.c, proc_task_name(): at most 64 bytes (a kernel thread's name with its workqueue), and
+ * /proc/PID/comm prints them unescaped: a process may name itself anything but NUL (prctl(PR_SET_NAME)). */
+#define PROC_COMM_MAX 65
+
+/* The name without its newline, every byte outside printable ASCII replaced by '?' (as ps(1) shows it), so
+ * it is safe on a terminal and valid UTF-8 in JSON and on the bus. -EBADMSG when empty or longer than
+ * PROC_COMM_MAX - 1 bytes. */
+int proc_comm_parse(const char *buf, size_t len, char ret[static PROC_COMM_MAX]);
+
 /* ---- PCI addresses ---- */
 
 #define PCI_ADDRESS_MAX 16 /* "10000:00:1f.7" with VMD's five-digit domains, plus NUL */

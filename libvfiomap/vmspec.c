@@ -310,7 +310,7 @@ static int spec_apply_machine_options(VmSpec *s, const char *opts, char **ret_er
         return 0;
 }
 
-static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, char **ret_error) {
+static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, bool managed, char **ret_error) {
         VmHostdev *n;
         char buf[PCI_ADDRESS_MAX];
 
@@ -324,7 +324,7 @@ static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, char *
         if (!n)
                 return -ENOMEM;
         s->hostdevs = n;
-        n[s->n_hostdevs] = (VmHostdev) { .hotplug = hotplug };
+        n[s->n_hostdevs] = (VmHostdev) { .hotplug = hotplug, .managed = managed };
         memcpy(n[s->n_hostdevs].address, buf, sizeof(buf));
         s->n_hostdevs++;
         return 0;
@@ -482,7 +482,24 @@ static int xml_uint_attr(const xmlNode *n, const char *attr, const char *where, 
         return 1;
 }
 
-static int xml_pci_address(const xmlNode *source, const char *where, VmSpec *s, char **ret_error) {
+/* The managed= attribute of <hostdev> or <interface type='hostdev'>. libvirt reads it as a tristate and
+ * only "yes" makes it detach the device (virDomainHostdevDefParseXMLSubsys() in src/conf/domain_conf.c):
+ * omitted means no, as formatdomain.rst says ("If managed is omitted or 'no', the user is responsible to
+ * call virsh nodedev-detach before starting the guest"). */
+static int xml_managed(const xmlNode *n, const char *where, bool *ret, char **ret_error) {
+        _cleanup_free_ char *v = xml_attr(n, "managed");
+
+        if (!v || streq(v, "no"))
+                *ret = false;
+        else if (streq(v, "yes"))
+                *ret = true;
+        else
+                return fail(ret_error, -EINVAL, "%s: managed='%s' is neither 'yes' nor 'no'", where, v);
+        return 0;
+}
+
+static int xml_pci_address(const xmlNode *source, const char *where, bool managed, VmSpec *s,
+                           char **ret_error) {
         xmlNode *addr = NULL;
         uint64_t domain = 0, bus = 0, slot = 0, function = 0;
         PciAddress a;
@@ -504,7 +521,7 @@ static int xml_pci_address(const xmlNode *source, const char *where, VmSpec *s, 
                 return r;
         a = (PciAddress) { .domain = (uint32_t) domain, .bus = (uint8_t) bus, .slot = (uint8_t) slot,
                            .function = (uint8_t) function };
-        return spec_add_hostdev(s, &a, false, ret_error);
+        return spec_add_hostdev(s, &a, false, managed, ret_error);
 }
 
 static int xml_parse_os(const xmlNode *root, VmSpec *s, char **ret_error) {
@@ -613,26 +630,34 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                 if (xml_is(d, "hostdev")) {
                         _cleanup_free_ char *mode = xml_attr(d, "mode"), *type = xml_attr(d, "type");
                         xmlNode *source = NULL;
+                        bool managed;
 
                         /* Only PCI subsystem hostdevs go through VFIO-PCI; USB, SCSI and mdev ones do not
                          * touch the guest physical layout in this way. */
                         if (!streq_ptr(type, "pci") || (mode && !streq(mode, "subsystem")))
                                 continue;
+                        r = xml_managed(d, "<hostdev type='pci'>", &managed, ret_error);
+                        if (r < 0)
+                                return r;
                         r = xml_child(d, "source", "<hostdev type='pci'>", &source, ret_error);
                         if (r < 0)
                                 return r;
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<hostdev type='pci'> has no <source>");
-                        r = xml_pci_address(source, "<hostdev type='pci'>", s, ret_error);
+                        r = xml_pci_address(source, "<hostdev type='pci'>", managed, s, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "interface")) {
                         _cleanup_free_ char *type = xml_attr(d, "type");
                         xmlNode *source = NULL, *addr = NULL;
+                        bool managed;
 
                         /* <interface type='hostdev'> is an SR-IOV VF assigned through VFIO as well. */
                         if (!streq_ptr(type, "hostdev"))
                                 continue;
+                        r = xml_managed(d, "<interface type='hostdev'>", &managed, ret_error);
+                        if (r < 0)
+                                return r;
                         r = xml_child(d, "source", "<interface type='hostdev'>", &source, ret_error);
                         if (r < 0)
                                 return r;
@@ -648,7 +673,7 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         }
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<interface type='hostdev'> has no <source>");
-                        r = xml_pci_address(source, "<interface type='hostdev'>", s, ret_error);
+                        r = xml_pci_address(source, "<interface type='hostdev'>", managed, s, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "iommu")) {
@@ -936,7 +961,7 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(list, i);
                 const char *address = NULL;
-                bool hotplug = false;
+                bool hotplug = false, managed = true;
                 PciAddress a;
                 int r;
 
@@ -954,6 +979,11 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
                                                 return fail(ret_error, -EINVAL,
                                                             "\"hostdevs[%zu].hotplug\" must be true or false", i);
                                         hotplug = json_object_get_boolean(val);
+                                } else if (streq(key, "managed")) {
+                                        if (!json_object_is_type(val, json_type_boolean))
+                                                return fail(ret_error, -EINVAL,
+                                                            "\"hostdevs[%zu].managed\" must be true or false", i);
+                                        managed = json_object_get_boolean(val);
                                 } else
                                         return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\": unknown key \"%s\"",
                                                     i, key);
@@ -966,7 +996,7 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
                 if (pci_address_parse_user(address, &a) < 0)
                         return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\": \"%s\" is not a PCI address "
                                     "like \"0000:01:00.0\"", i, address);
-                r = spec_add_hostdev(s, &a, hotplug, ret_error);
+                r = spec_add_hostdev(s, &a, hotplug, managed, ret_error);
                 if (r < 0)
                         return r;
         }

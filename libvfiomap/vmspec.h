@@ -73,6 +73,8 @@ ViommuModel viommu_model_from_string(const char *s);
 typedef struct VmHostdev {
         char address[PCI_ADDRESS_MAX]; /* normalised "dddd:bb:ss.f" */
         bool hotplug;                  /* JSON only: the device will be hot-added to a running guest */
+        bool managed;                  /* libvirt detaches it from its host driver at start (managed='yes');
+                                        * false: it must be on vfio-pci already (see vm-spec.md) */
 } VmHostdev;
 
 typedef struct VmSpec {

@@ -48,6 +48,12 @@ ok "snapshot into a .tar.gz" sh -c "'$ctl' --root '$root' snapshot '$tmp/s.tar.g
 ok "the tarball replays identically" sh -c "'$ctl' --root '$root' groups --json >'$tmp/a' && '$ctl' --root '$tmp/x' groups --json >'$tmp/b' && cmp -s '$tmp/a' '$tmp/b'"
 ok "snapshot refuses a non-empty directory" sh -c "! '$ctl' --root '$root' snapshot '$tmp/x' 2>'$tmp/err' && grep -q 'not empty' '$tmp/err'"
 
+# /dev/vfio users come with their process name (/proc/PID/comm of the tree).
+is "$("$ctl" --root "$top_srcdir/tests/hosts/intel-client" group 2 | grep '^VFIO:')" \
+        "VFIO: /dev/vfio/2, open by PID 4242 (qemu-system-x86)" "intel-client: group 2 names the process beside its PID"
+is "$("$ctl" --root "$top_srcdir/tests/hosts/intel-client" group 2 --json=short | jq -c '[.vfio_users, .vfio_processes]')" \
+        '[[4242],[{"pid":4242,"comm":"qemu-system-x86"}]]' "intel-client: vfio_users kept, vfio_processes added"
+
 # Errors: named, with the right exit status.
 "$ctl" --root "$root" device 0000:ff:1f.7 >/dev/null 2>"$tmp/err"
 is "$?" 1 "unknown device: exit 1"

@@ -64,6 +64,18 @@ ok "Claim win11 (GPU and its audio function)" sh -c "'$BUSCTL' call org.vfiomap1
 is "$(vprop /org/vfiomap1/group/1 org.vfiomap1.Group Owner)" 's "win11"' "Group.Owner"
 is "$(vprop /org/vfiomap1/machine/win11 org.vfiomap1.Machine State)" 's "claimed"' "Machine.State"
 is "$(vprop "$dev" org.vfiomap1.Device Owner)" 's "win11"' "Device.Owner"
+# A QEMU holding /dev/vfio/1 in the host tree: the clients print its name beside its PID.
+mkdir -p "$tmp/host/proc/4242/fd" "$tmp/host/dev/vfio"
+: >"$tmp/host/dev/vfio/1"
+ln -s /dev/vfio/1 "$tmp/host/proc/4242/fd/21"
+echo qemu-system-x86 >"$tmp/host/proc/4242/comm"
+is "$("$VFIOMAPCTL" machine win11 | grep 'Users:')" "    Users: pid 4242 (qemu-system-x86, group 1)" \
+        "vfiomapctl machine: the user's process name beside its PID"
+is "$(vcall_json Describe | jq -c '.machines[0].users')" '[{"group":1,"pid":4242,"comm":"qemu-system-x86"}]' \
+        "Describe: machines[].users[] have a comm"
+is "$("$VFIOMAPCTL" group 1 | grep '^VFIO:')" "VFIO: /dev/vfio/1, open by PID 4242 (qemu-system-x86)" \
+        "vfiomapctl group: the process name beside the PID, from the daemon's model"
+rm -rf "$tmp/host/proc/4242" "$tmp/host/dev"
 out=$(vcall Claim ss linux "$(spec_json linux 0000:01:00.0 0000:01:00.1)" 2>&1)
 case $out in *"Group 1 (0000:00:01.0, 0000:01:00.0, 0000:01:00.1) is owned by machine win11 (claimed 20"*) r=0 ;; *) r=1 ;; esac
 ok "a second claim on group 1 fails with GroupOwned naming the owner" [ $r -eq 0 ]
@@ -72,6 +84,45 @@ ok "Claim of a missing device is DeviceNotFound" sh -c \
         "'$BUSCTL' call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager Claim ss x '$(spec_json x 0000:09:00.0)' 2>&1 | grep -q 'Device 0000:09:00.0 of machine x does not exist'"
 is "$(vcall_json CheckHotplug ss win11 0000:02:00.0 | jq -c '[.possible, .group]')" "[true,2]" \
         "CheckHotplug: the NVMe drive could be added"
+is "$(vcall_json CheckHotplug ss win11 0000:02:00.0 | jq -c .assigned)" "false" "CheckHotplug: win11 has no NVMe drive"
+is "$(vcall_json CheckHotplug ss win11 0000:01:00.0 | jq -c '[.possible, .assigned, [.problems[].code]]')" \
+        '[false,true,["already-assigned"]]' "CheckHotplug of a device the machine holds: already assigned, not possible"
+out=$("$VFIOMAPCTL" check-hotplug win11 01:00.0 2>&1)
+r=$?
+is "$out" "Hot-adding 0000:01:00.0 (IOMMU group 1) to win11: not needed, win11 already has it." \
+        "vfiomapctl check-hotplug says the device is already there"
+is "$r" 11 "... with exit status 11, as for a hot-add that cannot be done"
+# managed='no' (or no managed=, which libvirt reads as no): libvirt leaves the device on its host driver, so
+# a VM whose own device is on e1000e cannot start; managed='yes' devices libvirt rebinds itself.
+nic_xml() { # NAME MANAGED-ATTRIBUTE
+        printf "<domain type='kvm'><name>%s</name><memory unit='GiB'>4</memory>" "$1"
+        printf "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>"
+        printf "<hostdev mode='subsystem' type='pci' %s><source>" "$2"
+        printf "<address domain='0x0000' bus='0x00' slot='0x1f' function='0x6'/></source></hostdev></devices></domain>"
+}
+nic_error="Group 3 (0000:00:1f.6) is not viable for machine nic: 0000:00:1f.6 is bound to e1000e and its <hostdev> has managed='no'"
+out=$(vcall Claim ss nic "$(nic_xml nic "managed='no'")" 2>&1)
+case $out in *"$nic_error"*) r=0 ;; *) r=1 ;; esac
+ok "Claim: a managed='no' device on a host driver is GroupNotViable naming device and driver" [ $r -eq 0 ]
+[ $r -eq 0 ] || echo "# $out"
+out=$(vcall Claim ss nic "$(nic_xml nic "")" 2>&1)
+case $out in *"$nic_error"*) r=0 ;; *) r=1 ;; esac
+ok "Claim: without managed= likewise (libvirt's default is no)" [ $r -eq 0 ]
+nic_xml nic "managed='no'" >"$tmp/nic.xml"
+out=$("$VFIOMAPCTL" claim nic "$tmp/nic.xml" 2>&1)
+r=$?
+case $out in *"$nic_error"*) r2=0 ;; *) r2=1 ;; esac
+ok "vfiomapctl claim fails with that message" [ "$r:$r2" = 1:0 ]
+printf 'bus = %s\nruntime-dir = %s\n' "$DBUS_SYSTEM_BUS_ADDRESS" "$tmp/run" >"$tmp/hook.conf"
+out=$(VFIOMAP_HOOK_CONF="$tmp/hook.conf" "$VFIOMAPCTL" libvirt-hook -- nic prepare begin - <"$tmp/nic.xml" 2>&1)
+r=$?
+case $out in "vfiomap: $nic_error"*"vfiomapctl bind-vfio"*) r2=0 ;; *) r2=1 ;; esac
+ok "the qemu hook stops the start at prepare with that message" [ "$r:$r2" = 1:0 ]
+[ $r2 -eq 0 ] || echo "# $out"
+ok "Claim: managed='yes' is claimed, libvirt rebinds the device" \
+        sh -c "'$BUSCTL' call org.vfiomap1 /org/vfiomap1 org.vfiomap1.Manager Claim ss nic \"\$1\" >/dev/null" - \
+        "$(nic_xml nic "managed='yes'")"
+vcall Release s nic >/dev/null
 ok "claims.json was written" test -s "$tmp/run/claims.json"
 ok "no temporary file is left behind" sh -c "! ls -A '$tmp/run' | grep -q '^\.#'"
 

@@ -39,6 +39,33 @@ done
 ok "READY=1 is sent" grep -q "READY=1" "$tmp/notify.log"
 is "$ready_seen_with_name" yes "when READY=1 arrives, org.vfiomap1 is already owned"
 
+# ---- a second vfiomapd while the first owns org.vfiomap1 ----
+# It must say who owns the name and exit, never log "Serving" or send READY=1: a service manager would
+# take it for a running service, and it would reconcile claims beside the real one. Its own notification
+# socket tells what it sent; timeout stops one that stays (it did: the name request's reply was unchecked).
+notify2="$tmp/notify2.socket"
+socat -u "UNIX-RECV:$notify2" "OPEN:$tmp/notify2.log,creat,append" 2>>"$tmp/socat.log" &
+socat2_pid=$!
+for _i in $(seq 1 100); do
+        [ -S "$notify2" ] && break
+        sleep 0.05
+done
+mkdir -p "$tmp/run2"
+NOTIFY_SOCKET="$notify2" timeout 10 "$VFIOMAPD" --root "$top_srcdir/tests/hosts/intel-client" \
+        --runtime-dir "$tmp/run2" --no-libvirt </dev/null >"$tmp/second.log" 2>&1
+r=$?
+sleep 0.2
+kill "$socat2_pid" 2>/dev/null || true
+wait "$socat2_pid" 2>/dev/null || true
+is "$r" 1 "a second vfiomapd exits with status 1 at once"
+ok "it names the owner of org.vfiomap1: the first daemon's PID" \
+        grep -q "org.vfiomap1 is already owned by PID $daemon_pid " "$tmp/second.log"
+ok "it does not log \"Serving\"" sh -c "! grep -q 'Serving' '$tmp/second.log'"
+ok "it sends no READY=1" sh -c "! grep -q 'READY=1' '$tmp/notify2.log' 2>/dev/null"
+[ -s "$tmp/second.log" ] && sed 's/^/# second: /' "$tmp/second.log"
+is "$("$BUSCTL" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+        GetConnectionUnixProcessID s org.vfiomap1 2>&1)" "u $daemon_pid" "the first daemon still owns the name"
+
 sleep 1
 pings=$(grep -o "WATCHDOG=1" "$tmp/notify.log" | wc -l)
 ok "the watchdog is pinged about every 100 ms ($pings pings in ~1 s)" [ "$pings" -ge 4 ]

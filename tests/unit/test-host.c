@@ -487,6 +487,8 @@ static void test_vfio_users(void) {
         link_to("proc/4242/fd/18", "/dev/vfio/vfio");
         link_to("proc/4242/fd/0", "/dev/null");
         link_to("proc/77/fd/3", "/dev/vfio/1");
+        put_str("proc/4242/comm", "qemu-system-x86\n");
+        put_str("proc/77/comm", "\n");
         mkdir_rel("proc/self/fd");
 
         ok(host_load(root, &h) == 0, "vfio users: loads");
@@ -495,6 +497,21 @@ static void test_vfio_users(void) {
         n = host_find_vfio_group_node(h, 1);
         ok(n && n->n_pids == 2 && n->pids[0] == 77 && n->pids[1] == 4242,
            "vfio users: both processes holding /dev/vfio/1, sorted");
+        ok(n && n->comms && !n->comms[0] && streq_ptr(n->comms[1], "qemu-system-x86"),
+           "vfio users: each one's comm beside its PID, none for an empty comm file");
+        if (n) {
+                const Group *g = host_find_group(h, 1);
+                json_object *j = g ? group_to_json(h, g) : NULL;
+
+                is_str(json_object_to_json_string_ext(json_object_object_get(j, "vfio_processes"),
+                                                      JSON_C_TO_STRING_PLAIN),
+                       "[{\"pid\":77,\"comm\":null},{\"pid\":4242,\"comm\":\"qemu-system-x86\"}]",
+                       "vfio users: vfio_processes in the group's JSON");
+                is_str(json_object_to_json_string_ext(json_object_object_get(j, "vfio_users"),
+                                                      JSON_C_TO_STRING_PLAIN),
+                       "[77,4242]", "vfio users: vfio_users as before");
+                json_object_put(j);
+        }
         is_int(h->n_vfio_nodes, 2, "vfio users: container and group node");
 
         /* A bind creates a node, a QEMU opens it: no event says so, host_reload_vfio() sees it. */
@@ -568,7 +585,29 @@ static void test_no_iommu_json(void) {
         ok(host_load("/nonexistent/vfiomap", &h) == -ENOENT, "missing root: -ENOENT");
 }
 
+/* What a group needs (viability) and what the device QEMU opens needs (a VFIO driver) differ. */
+static void test_driver_kinds(void) {
+        static const struct {
+                const char *driver;
+                bool safe, vfio;
+        } cases[] = {
+                { "vfio-pci", true, true },       { "mlx5_vfio_pci", true, true },
+                { "nvgrace-gpu-vfio-pci", true, true }, { "pci-stub", true, false },
+                { "pcieport", true, false },      { NULL, true, false },
+                { "igc", false, false },          { "vfio-pci2", false, false },
+                { "vfio", false, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ok(driver_is_vfio_safe(cases[i].driver) == cases[i].safe, "%s: %s a group's viability",
+                   strna(cases[i].driver), cases[i].safe ? "keeps" : "breaks");
+                ok(driver_is_vfio(cases[i].driver) == cases[i].vfio, "%s: %sa VFIO driver",
+                   strna(cases[i].driver), cases[i].vfio ? "" : "not ");
+        }
+}
+
 int main(void) {
+        test_driver_kinds();
         test_gpu_host();
         test_reload();
         test_reload_removal_window();

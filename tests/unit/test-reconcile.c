@@ -174,6 +174,14 @@ int main(void) {
         is_int(machine ? machine->claim.n_groups : 0, 2, "the claim grows to the NVMe drive's group");
         is_str(state(m, "gpu"), "claimed", "... and the machine is whole");
 
+        /* The same device reported again (the claim holds it already): no "already assigned" problem. */
+        msg = message(LIBVIRT_DEVICE_ADDED, now(), "gpu", domain_xml("gpu", gpu_and_nvme));
+        msg->alias = strdup("hostdev2");
+        deliver(m, msg);
+        machine = manager_find_machine(m, "gpu");
+        is_str(state(m, "gpu"), "claimed", "a device the claim holds, added again, degrades nothing");
+        ok(machine && !machine->problems, "... and is no problem of the machine");
+
         /* Not a VFIO device: nothing changes. */
         msg = message(LIBVIRT_DEVICE_ADDED, now(), "gpu", domain_xml("gpu", gpu_and_nvme));
         msg->alias = strdup("virtio-disk0");

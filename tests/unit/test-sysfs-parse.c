@@ -729,6 +729,32 @@ static void test_pci_address(void) {
         ok(pci_address_compare(&a, &a) == 0, "equal");
 }
 
+/* ---- /proc/PID/comm ---- */
+
+static void test_proc_comm(void) {
+        static const char max[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
+        _cleanup_free_ char *buf = unterminated("qemu-system-x86\n", 16);
+        char c[PROC_COMM_MAX];
+
+        is_int(proc_comm_parse(buf, 16, c), 0, "comm: QEMU's, unterminated");
+        is_str(c, "qemu-system-x86", "  without its newline");
+        is_int(proc_comm_parse("vfiomapd", 8, c), 0, "comm: no newline");
+        is_str(c, "vfiomapd", "  as it is");
+        is_int(proc_comm_parse(max, strlen(max), c), 0, "comm: 64 bytes, a kernel thread's longest");
+        is_int(strlen(c), 64, "  all of them");
+        is_int(proc_comm_parse("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX\n", 66, c),
+               -EBADMSG, "comm: 65 bytes is no comm");
+        is_int(proc_comm_parse("", 0, c), -EBADMSG, "comm: empty");
+        is_int(proc_comm_parse("\n", 1, c), -EBADMSG, "comm: only a newline");
+        is_int(proc_comm_parse(NULL, 0, c), -EBADMSG, "comm: NULL, no bytes");
+        is_int(proc_comm_parse(NULL, 3, c), -EINVAL, "comm: NULL with a length");
+        /* prctl(PR_SET_NAME) takes any byte but NUL: an escape sequence, a newline, invalid UTF-8. */
+        is_int(proc_comm_parse("\x1b[2Jx\ny\xff\xc3\n", 10, c), 0, "comm: hostile bytes");
+        is_str(c, "?[2Jx?y??", "  replaced by '?', the last newline dropped");
+        is_int(proc_comm_parse("a\n\n", 3, c), 0, "comm: one newline is dropped, not two");
+        is_str(c, "a?", "  the other is shown");
+}
+
 int main(void) {
         test_resv_type();
         test_resv_lines();
@@ -739,6 +765,7 @@ int main(void) {
         test_amd();
         test_iomem();
         test_cpuinfo();
+        test_proc_comm();
         test_pci_address();
         return tap_done();
 }

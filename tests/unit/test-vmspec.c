@@ -166,6 +166,47 @@ static void test_machine_types(void) {
         is_str(cpu_model_vendor("SomethingNew"), NULL, "unknown models have no vendor");
 }
 
+/* managed= as libvirt reads it: only "yes" makes libvirt detach the device; omitted is "no". JSON specs
+ * are not libvirt's and default to managed. */
+static void test_managed(void) {
+        static const char xml[] =
+                "<domain><name>m</name><memory unit='GiB'>4</memory>"
+                "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                "<address domain='0' bus='1' slot='0' function='0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                "<address domain='0' bus='2' slot='0' function='0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci'><source>"
+                "<address domain='0' bus='3' slot='0' function='0'/></source></hostdev>"
+                "<interface type='hostdev' managed='yes'><source>"
+                "<address type='pci' domain='0' bus='4' slot='0' function='1'/></source></interface>"
+                "<interface type='hostdev'><source>"
+                "<address type='pci' domain='0' bus='4' slot='0' function='2'/></source></interface>"
+                "</devices></domain>";
+        static const char json[] =
+                "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"01:00.0\", "
+                "{\"address\": \"02:00.0\", \"managed\": false}, {\"address\": \"03:00.0\", \"managed\": true}]}";
+        _cleanup_(vmspec_freep) VmSpec *s = NULL, *j = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        ok(vmspec_parse(xml, strlen(xml), &s, &error) == 0, "managed: the XML parses");
+        if (!s || s->n_hostdevs != 5) {
+                printf("# %s\n", strna(error));
+                return;
+        }
+        ok(s->hostdevs[0].managed, "managed='yes'");
+        ok(!s->hostdevs[1].managed, "managed='no'");
+        ok(!s->hostdevs[2].managed, "managed omitted is 'no', as libvirt reads it");
+        ok(s->hostdevs[3].managed, "<interface type='hostdev' managed='yes'>");
+        ok(!s->hostdevs[4].managed, "<interface type='hostdev'> without managed");
+
+        ok(vmspec_parse(json, strlen(json), &j, &error) == 0, "managed: the JSON parses");
+        if (!j || j->n_hostdevs != 3)
+                return;
+        ok(j->hostdevs[0].managed && !j->hostdevs[1].managed && j->hostdevs[2].managed,
+           "JSON: managed by default, \"managed\": false and true");
+}
+
 static void test_good_json(void) {
         static const char json[] =
                 "\xef\xbb\xbf  {\n"
@@ -241,6 +282,12 @@ static const BadCase bad[] = {
                   "</devices>"),
           -EINVAL, "0000:01:00.0 is listed twice" },
         { DOM(OS "<devices><hostdev mode='subsystem' type='pci'/></devices>"), -EINVAL, "has no <source>" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci' managed='true'><source><address bus='1' "
+                 "slot='0' function='0'/></source></hostdev></devices>"),
+          -EINVAL, "managed='true' is neither 'yes' nor 'no'" },
+        { DOM(OS "<devices><interface type='hostdev' managed=''><source><address type='pci' bus='1' "
+                 "slot='0' function='0'/></source></interface></devices>"),
+          -EINVAL, "<interface type='hostdev'>: managed='' is neither" },
         { DOM(OS "<devices><iommu model='foo'/></devices>"), -EINVAL, "<iommu model='foo'>" },
         { DOM(OS "<devices><iommu model='intel'/><iommu model='intel'/></devices>"), -EINVAL, "more than once" },
         { DOM(OS "<devices><controller type='pci' model='pcie-root'><pcihole64 unit='QiB'>1</pcihole64>"
@@ -275,6 +322,8 @@ static const BadCase bad[] = {
         { "{\"machine\": \"q35\", \"memory\": 4096, \"hostdevs\": [\"01:00\"]}", -EINVAL, "\"01:00\" is not a PCI" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"hostdevs\": [{\"hotplug\": true}]}", -EINVAL, "no \"address\"" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"hostdevs\": \"01:00.0\"}", -EINVAL, "must be an array" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"hostdevs\": [{\"address\": \"01:00.0\", \"managed\": \"no\"}]}",
+          -EINVAL, "\"hostdevs[0].managed\" must be true or false" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"iommu\": {\"aw_bits\": 48}}", -EINVAL, "without a vIOMMU" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"max_memory\": 8192}", -EINVAL, "needs \"memory_slots\"" },
         { "{\"machine\": \"q35\", \"memory\": \"8EiB\"}", -EINVAL, "exceeds 4 PiB" },
@@ -336,6 +385,7 @@ int main(void) {
         test_defaults();
         test_units();
         test_machine_types();
+        test_managed();
         test_good_json();
         test_bad();
         test_limits();
