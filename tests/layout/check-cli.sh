@@ -36,6 +36,16 @@ is "$?" 11 "error verdict: exit 11 (EXIT_VERDICT_ERROR)"
 ok "the error names the HT hole" grep -q 'amd-ht-hole' "$tmp/out"
 ok "the error names the blocking member" grep -q '0000:03:00.0 is bound to amdgpu' "$tmp/out"
 
+# The vCPU vendor follows the host under KVM, the model under TCG (QEMU's host_cpu_instance_init()).
+layout amd-server layout "$cases/amd-skylake-big.xml"
+ok "KVM: a named Intel model on the AMD host is AuthenticAMD" grep -q 'AuthenticAMD vCPU' "$tmp/out"
+ok "KVM: QEMU moves the RAM past the HT hole, no amd-ht-hole error" sh -c "! grep -q '^  error   amd-ht-hole' '$tmp/out'"
+ok "KVM: no advice to cut RAM" sh -c "! grep -q 'Give the guest at most' '$tmp/out'"
+sed "s/type='kvm'/type='qemu'/" "$cases/amd-skylake-big.xml" >"$tmp/skylake-tcg.xml"
+layout amd-server layout "$tmp/skylake-tcg.xml"
+ok "TCG: the same model keeps GenuineIntel" grep -q 'GenuineIntel vCPU' "$tmp/out"
+ok "TCG: the RAM crosses the HT hole" grep -q '^  error   amd-ht-hole' "$tmp/out"
+
 # ---- standard input ----
 layout intel-client layout - <"$cases/intel-gpu.xml"
 is "$?" 0 "reads the domain XML from standard input"
