@@ -46,6 +46,44 @@ layout amd-server layout "$tmp/skylake-tcg.xml"
 ok "TCG: the same model keeps GenuineIntel" grep -q 'GenuineIntel vCPU' "$tmp/out"
 ok "TCG: the RAM crosses the HT hole" grep -q '^  error   amd-ht-hole' "$tmp/out"
 
+# ---- apply: the smallest set of changes, through libvirt's test driver (in process, no daemon) ----
+# node XML: the domains as libvirt's test:/// driver reads them.
+{ echo "<node>"; grep -v -e '^<!--' -e '-->$' "$cases/amd-gpu-big.xml"; echo "</node>"; } >"$tmp/node-amd.xml"
+LIBVIRT_DEFAULT_URI="test://$tmp/node-amd.xml" layout amd-server apply epyc-big-old --dry-run
+r=$?
+if grep -q 'neither a file nor a libvirt domain' "$tmp/err"; then
+        echo "# libvirt's test driver is not available: apply not checked"
+else
+        is "$r" 11 "apply: the exit status is the new verdict (the group stays not viable)"
+        ok "apply: the machine type changes" grep -q '^+ *<type arch="x86_64" machine="pc-q35-7.1">hvm</type>$' "$tmp/out"
+        ok "apply: the RAM does not: the new machine type alone moves it past the HT hole" \
+                sh -c "! grep -q '^[-+] *<memory' '$tmp/out'"
+        ok "apply: the RAM cut is named as not applied" \
+                grep -q '^Not applied, the changes above do without it: Give the guest at most 1010 GiB' "$tmp/out"
+        ok "apply: host changes are still listed" grep -q '^Not applied, needs a change on the host: Unbind 0000:03:00.0' "$tmp/out"
+        [ $? -eq 0 ] || sed 's/^/#   /' "$tmp/out" "$tmp/err"
+
+        # 490 GiB under TCG on intel-client: less RAM (below the GPU's own BAR) and, once that fits, the
+        # phys-bits limit make it ok; the 64-bit hole then needs no change.
+        cat >"$tmp/node-intel.xml" <<EOF
+<node><domain type='qemu'><name>big</name><memory unit='MiB'>501760</memory>
+<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='1' slot='0' function='0'/></source></hostdev>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='1' slot='0' function='1'/></source></hostdev>
+</devices></domain></node>
+EOF
+        LIBVIRT_DEFAULT_URI="test://$tmp/node-intel.xml" layout intel-client --json=short apply big --dry-run
+        is "$?" 0 "apply big: the chosen changes make the verdict ok"
+        if command -v jq >/dev/null; then
+                is "$(jq -r '.applied | join(",")' "$tmp/out")" "reduce-memory,set-maxphysaddr" \
+                        "apply big: less RAM and the phys-bits limit"
+                is "$(jq -r '.new_verdict' "$tmp/out")" ok "apply big: new_verdict ok"
+                is "$(jq -r '[.not_applied[].action] | join(",")' "$tmp/out")" "set-pcihole64" \
+                        "apply big: the 64-bit hole's change is named as not applied"
+        fi
+        ok "apply big: the diff adds the phys-bits limit" grep -q 'maxphysaddr mode=\\"emulate\\" bits=\\"39\\"' "$tmp/out"
+fi
+
 # ---- standard input ----
 layout intel-client layout - <"$cases/intel-gpu.xml"
 is "$?" 0 "reads the domain XML from standard input"
