@@ -326,16 +326,19 @@ int verb_check_hotplug(int argc, char *argv[], Context *c) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(json_object_putp) json_object *result = NULL;
         json_object *problems;
+        char address[PCI_ADDRESS_MAX];
         bool warnings = false;
         int k;
 
         k = need_daemon(c, "check-hotplug");
+        if (k >= 0)
+                k = parse_address_arg(argv[2], address);
         if (k < 0)
                 return k;
         k = bus_open(c, &bus);
         if (k < 0)
                 return k;
-        k = bus_call_json(c, bus, "CheckHotplug", &result, "ss", argv[1], argv[2]);
+        k = bus_call_json(c, bus, "CheckHotplug", &result, "ss", argv[1], address);
         if (k < 0)
                 return k;
         problems = jget(result, "problems");

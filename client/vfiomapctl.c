@@ -45,6 +45,15 @@ int context_load_host(Context *c, Host **ret) {
         return 0;
 }
 
+int parse_address_arg(const char *arg, char ret[static PCI_ADDRESS_MAX]) {
+        PciAddress a;
+
+        if (pci_address_parse_user(arg, &a) < 0)
+                return log_error_errno(EINVAL, PCI_ADDRESS_USER_ERROR ".", arg);
+        pci_address_format(&a, ret);
+        return 0;
+}
+
 int context_describe_parts(Context *c, unsigned parts, json_object **ret) {
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;

@@ -268,7 +268,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
                 return sd_bus_error_setf(
                         error,
                         SD_BUS_ERROR_INVALID_ARGS,
-                        "\"%s\" is not a PCI address.",
+                        PCI_ADDRESS_USER_ERROR ".",
                         bus_arg_quotable(s));
         if (!host_find_device(m->host, address))
                 return sd_bus_error_setf(
@@ -719,7 +719,7 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                 return sd_bus_error_setf(
                         error,
                         SD_BUS_ERROR_INVALID_ARGS,
-                        "\"%s\" is not a PCI address.",
+                        PCI_ADDRESS_USER_ERROR ".",
                         bus_arg_quotable(s));
         d = host_find_device(m->host, address);
         if (!d)

@@ -1002,8 +1002,7 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
                 if (!address)
                         return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\" has no \"address\"", i);
                 if (pci_address_parse_user(address, &a) < 0)
-                        return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\": \"%s\" is not a PCI address "
-                                    "like \"0000:01:00.0\"", i, address);
+                        return fail(ret_error, -EINVAL, "\"hostdevs[%zu]\": " PCI_ADDRESS_USER_ERROR, i, address);
                 r = spec_add_hostdev(s, &a, hotplug, ret_error);
                 if (r < 0)
                         return r;
