@@ -1019,7 +1019,9 @@ static int check_ram(Builder *b, const Guest *g) {
                                         &hit,
                                         "Guest RAM 0x%" PRIx64 "-0x%" PRIx64 " overlaps 0x%" PRIx64 "-0x%" PRIx64
                                         ", %s: %s.", ram->start, ram->end, e->start, e->end, desc,
-                                        e->kind == EXCLUSION_PEER_MMIO
+                                        e->kind == EXCLUSION_PEER_MMIO && streq_ptr(e->device, e->via)
+                                                ? "the device's DMA there never reaches the guest's RAM, silently"
+                                        : e->kind == EXCLUSION_PEER_MMIO
                                                 ? "a DMA there is routed to the other device, silently"
                                         : e->kind == EXCLUSION_IOMMU_WIDTH
                                                 ? "VFIO cannot map it (vfio_dma_map ... = -22)"

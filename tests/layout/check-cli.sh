@@ -46,6 +46,19 @@ layout amd-server layout "$tmp/skylake-tcg.xml"
 ok "TCG: the same model keeps GenuineIntel" grep -q 'GenuineIntel vCPU' "$tmp/out"
 ok "TCG: the RAM crosses the HT hole" grep -q '^  error   amd-ht-hole' "$tmp/out"
 
+# A device's own BAR in guest RAM: its DMA there goes nowhere, it is not "routed to the other device".
+printf '%s\n' "<domain type='qemu'><name>big</name><memory unit='MiB'>501760</memory>" \
+        "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>" \
+        "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/></source></hostdev>" \
+        "</devices></domain>" >"$tmp/own-bar.xml"
+layout intel-client layout "$tmp/own-bar.xml"
+tr '\n' ' ' <"$tmp/out" | sed 's/  */ /g' >"$tmp/out1"
+ok "own BAR: the problem is reported" grep -q "0000:01:00.0's own BAR 1" "$tmp/out1"
+ok "own BAR: its message does not speak of another device" \
+        sh -c "! grep -q \"own BAR 1 (a DMA there never reaches the IOMMU): a DMA there is routed to the other device\" '$tmp/out1'"
+ok "own BAR: it says the DMA misses the guest's RAM" grep -q "own BAR 1 (a DMA there never reaches the IOMMU): the device's DMA there never reaches the guest's RAM" "$tmp/out1"
+ok "a peer's window is still routed to the other device" grep -q "prefetchable window of 0000:00:01.0 .* routed to the other device" "$tmp/out1"
+
 # ---- apply: the smallest set of changes, through libvirt's test driver (in process, no daemon) ----
 # node XML: the domains as libvirt's test:/// driver reads them.
 { echo "<node>"; grep -v -e '^<!--' -e '-->$' "$cases/amd-gpu-big.xml"; echo "</node>"; } >"$tmp/node-amd.xml"
