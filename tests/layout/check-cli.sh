@@ -129,6 +129,17 @@ layout amd-server --svg "$tmp/map.svg" layout "$cases/amd-gpu-big.xml"
 is "$?" 11 "--svg keeps the verdict's exit status"
 ok "--svg writes an SVG document" grep -q '</svg>' "$tmp/map.svg"
 ok "--svg still prints the report" grep -q '^Verdict: error' "$tmp/out"
+# The picture's header names the problems it has no room for, and no label lands on another.
+ok "--svg: the header counts the problems it does not name" grep -q '>+1 more</text>' "$tmp/map.svg"
+if command -v python3 >/dev/null; then
+        for h in amd-server intel-client; do
+                for f in "$cases/amd-gpu-big.xml" "$cases/intel-gpu.xml" "$tmp/own-bar.xml" "$top_srcdir/tests/layout/cases/intel-bar-above-39.xml"; do
+                        "$VFIOMAPCTL" --root "$tmp/$h" --svg "$tmp/labels-$h-${f##*/}.svg" layout "$f" >/dev/null 2>&1
+                done
+        done
+        ok "--svg: no two labels overlap, no conflict label on the hatching" \
+                python3 "$top_srcdir/tests/layout/check-svg-labels.py" "$tmp"/labels-*.svg
+fi
 if [ -n "${RSVG_CONVERT:-}" ] && [ -x "$RSVG_CONVERT" ]; then
         ok "rsvg-convert renders the SVG" "$RSVG_CONVERT" -o "$tmp/map.png" "$tmp/map.svg"
         ok "the picture is a PNG of a real size" sh -c '
