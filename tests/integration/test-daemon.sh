@@ -57,6 +57,19 @@ ok "GroupNotViable names the group, its members and the blocking driver" [ $r -e
 out=$(vcall Claim ss other "$gpu" 2>&1)
 ok "Claim with a name other than the spec's is refused" sh -c "echo '$out' | grep -q 'called other but its spec names win11'"
 
+spec_json win11 0000:01:00.0 >"$tmp/win11-audio-missing.json"
+"$VFIOMAPCTL" claim win11 "$tmp/win11-audio-missing.json" >/dev/null 2>"$tmp/claim.err"
+is "$?" 11 "claim of a VM that does not fit: exit 11, as vfiomapctl(1) says"
+ok "... with vfiomapd's reason" grep -q "0000:01:00.1 is bound to snd_hda_intel" "$tmp/claim.err"
+
+# A document that is not UTF-8 cannot go over the bus: claim says what layout says.
+printf "<domain type='kvm'><name>caf\351</name><memory unit='GiB'>4</memory></domain>" >"$tmp/latin1.xml"
+"$VFIOMAPCTL" claim cafe "$tmp/latin1.xml" >/dev/null 2>"$tmp/claim-latin1.err"
+is "$?" 1 "claim of a non-UTF-8 document: exit 1"
+"$VFIOMAPCTL" --root "$tmp/host" layout "$tmp/latin1.xml" >/dev/null 2>"$tmp/layout-latin1.err"
+ok "claim of a non-UTF-8 document: layout's message" cmp -s "$tmp/claim-latin1.err" "$tmp/layout-latin1.err"
+[ $? -eq 0 ] || sed 's/^/#   /' "$tmp/claim-latin1.err" "$tmp/layout-latin1.err"
+
 "$BUSCTL" monitor --match "type='signal',interface='org.vfiomap1.Manager'" >"$tmp/monitor.log" 2>&1 &
 monitor_pid=$!
 sleep 0.3
