@@ -327,8 +327,15 @@ int verb_claim(int argc, char *argv[], Context *c) {
                 return k;
         k = sd_bus_call_method(
                 bus, VFIOMAP_SERVICE, VFIOMAP_PATH, VFIOMAP_MANAGER, "Claim", &error, &reply, "ss", argv[1], spec);
-        if (k < 0 && claim_error_is_misfit(&error)) {
-                (void) log_bus_error(&error, k, "Claim");
+        if (k < 0 && claim_error_is_misfit(&error) && error.message) {
+                /* vfiomapd names every reason, one a line, those nothing but the host can fix first. */
+                const char *p = error.message;
+                log_error_errno(k, "%s cannot claim its IOMMU groups:", argv[1]);
+                while (*p) {
+                        size_t l = strcspn(p, "\n");
+                        log_error_errno(k, "  %.*s", (int) l, p);
+                        p += l + (p[l] == '\n');
+                }
                 return EXIT_VERDICT_ERROR;
         }
         if (k < 0)
