@@ -280,7 +280,8 @@ static int claim_check_spec(const char *path, const char *spec, size_t size) {
         if (r == -ENOMEM)
                 return log_error_errno(r, "Failed to parse %s: %m", path);
         if (r < 0)
-                return log_error_errno(r, "%s: %s", streq(path, "-") ? "<stdin>" : path, error ?: "cannot be parsed");
+                return log_error_errno(
+                        r, "%s: %s", streq(path, "-") ? "<stdin>" : path, error ?: "cannot be parsed");
         return 0;
 }
 
@@ -326,7 +327,16 @@ int verb_claim(int argc, char *argv[], Context *c) {
         if (k < 0)
                 return k;
         k = sd_bus_call_method(
-                bus, VFIOMAP_SERVICE, VFIOMAP_PATH, VFIOMAP_MANAGER, "Claim", &error, &reply, "ss", argv[1], spec);
+                bus,
+                VFIOMAP_SERVICE,
+                VFIOMAP_PATH,
+                VFIOMAP_MANAGER,
+                "Claim",
+                &error,
+                &reply,
+                "ss",
+                argv[1],
+                spec);
         if (k < 0 && claim_error_is_misfit(&error) && error.message) {
                 /* vfiomapd names every reason, one a line, those nothing but the host can fix first. */
                 const char *p = error.message;

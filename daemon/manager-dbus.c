@@ -267,10 +267,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
                 return k;
         if (parse_pci_address_arg(s, address) < 0)
                 return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        PCI_ADDRESS_USER_ERROR ".",
-                        bus_arg_quotable(s));
+                        error, SD_BUS_ERROR_INVALID_ARGS, PCI_ADDRESS_USER_ERROR ".", bus_arg_quotable(s));
         if (!host_find_device(m->host, address))
                 return sd_bus_error_setf(
                         error, VFIOMAP_ERROR_DEVICE_NOT_FOUND, "Device %s does not exist.", address);
@@ -550,7 +547,8 @@ static int claim_add_layout_errors(const Layout *layout, ClaimRefusal *refusal) 
                         rank = CLAIM_ERROR_UNFIXABLE;
                 else if (streq(p->code, PROBLEM_GROUP_NOT_VIABLE))
                         rank = CLAIM_ERROR_HOST_DRIVER;
-                k = claim_refusal_add(refusal, rank, same ?: VFIOMAP_ERROR_LAYOUT_ERROR, p->device, "%s", p->message);
+                k = claim_refusal_add(
+                        refusal, rank, same ?: VFIOMAP_ERROR_LAYOUT_ERROR, p->device, "%s", p->message);
                 if (k < 0)
                         return k;
         }
@@ -777,10 +775,7 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                         bus_arg_quotable(name));
         if (parse_pci_address_arg(s, address) < 0)
                 return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        PCI_ADDRESS_USER_ERROR ".",
-                        bus_arg_quotable(s));
+                        error, SD_BUS_ERROR_INVALID_ARGS, PCI_ADDRESS_USER_ERROR ".", bus_arg_quotable(s));
         d = host_find_device(m->host, address);
         if (!d)
                 return sd_bus_error_setf(
