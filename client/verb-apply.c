@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* vfiomapctl apply NAME [--dry-run]: writes the settings a layout recommends into the persistent definition
- * of a libvirt domain. The layout comes from vfiomapd (or the tree of --root); the change is shown as a
- * unified diff first and defined with virDomainDefineXML(), so it takes effect at the next start of the
- * domain. Recommendations without a libvirt snippet (unbind a device, move it to another slot) need a
- * change on the host and are listed, not applied. */
+ * of a libvirt domain. The layouts come from vfiomapd (or the tree of --root). A layout's recommendations
+ * are alternatives, so apply-plan.c picks the smallest set that gives the best verdict, keeping the RAM
+ * when it can, recomputing the layout after each change; the change is shown as a unified diff first and
+ * defined with virDomainDefineXML(), so it takes effect at the next start of the domain. Alternatives left
+ * out are named; recommendations without a libvirt snippet (unbind a device, move it to another slot) need
+ * a change on the host and are listed, not applied. */
 
+#include "apply-plan.h"
 #include "domain-xml.h"
 #include "json-util.h"
 #include "layout.h"
@@ -16,56 +19,48 @@
 #include <libvirt/libvirt.h>
 #include <systemd/sd-bus.h>
 
+typedef struct ApplyContext {
+        Context *c;
+        sd_bus *bus;
+        Host *host; /* under --root: read once for every layout of the plan */
+} ApplyContext;
+
 /* The layout JSON (proto/layout-json.md) of spec, from the daemon or computed offline under --root. */
-static int compute_layout(Context *c, sd_bus **bus, const char *spec, json_object **ret) {
-        _cleanup_(host_freep) Host *h = NULL;
+static int compute_layout(ApplyContext *a, const char *spec, json_object **ret) {
         _cleanup_(vmspec_freep) VmSpec *s = NULL;
         _cleanup_(layout_freep) Layout *l = NULL;
         _cleanup_free_ char *error = NULL;
         int k;
 
-        if (!c->root) {
-                if (!*bus) {
-                        k = bus_open(c, bus);
+        if (!a->c->root) {
+                if (!a->bus) {
+                        k = bus_open(a->c, &a->bus);
                         if (k < 0)
                                 return k;
                 }
-                return bus_call_json(c, *bus, "ComputeLayout", ret, "s", spec);
+                return bus_call_json(a->c, a->bus, "ComputeLayout", ret, "s", spec);
         }
         k = vmspec_parse(spec, strlen(spec), &s, &error);
         if (k < 0)
                 return log_error_errno(k, "The domain XML cannot be read: %s", error ?: strerror(-k));
-        k = context_load_host(c, &h);
-        if (k < 0)
-                return k;
-        k = layout_compute(h, s, &l);
+        if (!a->host) {
+                k = context_load_host(a->c, &a->host);
+                if (k < 0)
+                        return k;
+        }
+        k = layout_compute(a->host, s, &l);
         if (k >= 0)
                 k = layout_to_json(l, ret);
         return k < 0 ? log_error_errno(k, "Failed to compute the layout: %m") : 0;
 }
 
-static void recommendations_free(Recommendation *r, size_t n) {
-        /* The strings belong to the JSON document they were read from. */
-        free(r);
+static void apply_context_done(ApplyContext *a) {
+        sd_bus_flush_close_unref(a->bus);
+        host_free(a->host);
 }
 
-static int recommendations_from_json(json_object *layout, Recommendation **ret, size_t *ret_n) {
-        json_object *a = jget(layout, "recommendations");
-        Recommendation *r;
-
-        r = calloc(jlen(a) + 1, sizeof(Recommendation));
-        if (!r)
-                return -ENOMEM;
-        for (size_t i = 0; i < jlen(a); i++)
-                r[i] = (Recommendation){
-                        .action = (char *) jstr(jidx(a, i), "action"),
-                        .summary = (char *) jstr(jidx(a, i), "summary"),
-                        .libvirt = (char *) jstr(jidx(a, i), "libvirt"),
-                        .qemu = (char *) jstr(jidx(a, i), "qemu"),
-                };
-        *ret = r;
-        *ret_n = jlen(a);
-        return 0;
+static int plan_layout(const char *xml, json_object **ret, void *userdata) {
+        return compute_layout(userdata, xml, ret);
 }
 
 static int verdict_exit_status(const char *verdict) {
@@ -76,114 +71,124 @@ static int verdict_exit_status(const char *verdict) {
         return EXIT_VERDICT_ERROR;
 }
 
+static void print_changes(const char *label, const ApplyPlanChange *changes, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                printf("%s: %s\n", label, changes[i].summary);
+}
+
 int verb_apply(int argc, char *argv[], Context *c) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(json_object_putp) json_object *layout = NULL, *new_layout = NULL, *out = NULL;
-        _cleanup_free_ char *xml = NULL, *before = NULL, *after = NULL, *diff = NULL, *error = NULL;
+        _cleanup_(apply_context_done) ApplyContext ac = { .c = c };
+        _cleanup_(json_object_putp) json_object *out = NULL;
+        _cleanup_(apply_plan_freep) ApplyPlan *plan = NULL;
+        _cleanup_free_ char *xml = NULL, *diff = NULL, *error = NULL;
         _cleanup_free_ char *label_a = NULL, *label_b = NULL;
-        _cleanup_strv_free_ char **applied = NULL;
-        Recommendation *recs = NULL;
         const char *name = argv[1];
-        size_t n_recs = 0;
+        const char *not_needed_label;
+        json_object *final, *manual_recs;
         bool defined = false;
-        int k, n;
+        int k;
 
         /* The persistent definition, secrets included: what is defined back must lose nothing (a VNC
          * password left out of the XML would be gone after the define). */
         k = libvirt_domain_xml(name, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, &xml);
         if (k < 0)
                 return k;
-        k = compute_layout(c, &bus, xml, &layout);
-        if (k < 0)
-                return k;
-        k = recommendations_from_json(layout, &recs, &n_recs);
-        if (k < 0)
+        /* Not every recommendation at once: they are alternatives (apply-plan.h). */
+        k = apply_plan_compute(xml, plan_layout, &ac, &plan, &error);
+        if (k == -ENOMEM)
                 return log_error_errno(k, "%m");
-        n = domain_xml_apply(xml, strlen(xml), recs, n_recs, &before, &after, &applied, &error);
-        if (n < 0) {
-                recommendations_free(recs, n_recs);
+        if (k < 0 && error)
                 return log_error_errno(
-                        n,
-                        "Failed to write the recommendations into the XML of %s: %s",
-                        name,
-                        error ?: strerror(-n));
-        }
+                        k, "Failed to write the recommendations into the XML of %s: %s", name, error);
+        if (k < 0)
+                return k; /* the layout's error, already reported */
         if (asprintf_safe(&label_a, "%s (defined)", name) < 0 ||
             asprintf_safe(&label_b, "%s (with vfiomap's recommendations)", name) < 0 ||
-            text_diff_unified(before, after, label_a, label_b, &diff) < 0) {
-                recommendations_free(recs, n_recs);
+            text_diff_unified(plan->before, plan->after, label_a, label_b, &diff) < 0)
                 return log_error_errno(ENOMEM, "%m");
-        }
 
-        if (!isempty(diff)) {
-                k = compute_layout(c, &bus, after, &new_layout);
-                if (k < 0) {
-                        recommendations_free(recs, n_recs);
-                        return k;
-                }
-        }
         if (!isempty(diff) && !c->dry_run) {
-                k = libvirt_domain_define(after);
-                if (k < 0) {
-                        recommendations_free(recs, n_recs);
+                k = libvirt_domain_define(plan->after);
+                if (k < 0)
                         return k;
-                }
                 defined = true;
         }
 
+        /* What is left to do on the host is what the new layout still asks for. */
+        final = plan->new_layout ?: plan->layout;
+        manual_recs = jget(final, "recommendations");
+        not_needed_label = plan->n_chosen > 0 ? "Not applied, the changes above do without it"
+                                              : "Not applied, it does not make the layout better";
+
         if (c->json) {
-                json_object *a = json_object_new_array(), *manual = json_object_new_array();
+                json_object *a = json_object_new_array(), *manual = json_object_new_array(),
+                            *skipped = json_object_new_array();
 
                 out = json_object_new_object();
-                if (!out || !a || !manual) {
+                if (!out || !a || !manual || !skipped) {
                         json_object_put(a);
                         json_object_put(manual);
-                        recommendations_free(recs, n_recs);
+                        json_object_put(skipped);
                         return log_error_errno(ENOMEM, "%m");
                 }
-                STRV_FOREACH (x, applied)
-                        (void) json_object_array_add(a, json_object_new_string(*x));
-                for (size_t i = 0; i < n_recs; i++)
-                        if (!recs[i].libvirt)
+                for (size_t i = 0; i < plan->n_chosen; i++)
+                        (void) json_object_array_add(a, json_object_new_string(plan->chosen[i].action));
+                for (size_t i = 0; i < plan->n_not_needed; i++) {
+                        json_object *o = json_object_new_object();
+                        (void) json_object_object_add(
+                                o, "action", json_object_new_string(plan->not_needed[i].action));
+                        (void) json_object_object_add(
+                                o, "summary", json_object_new_string(plan->not_needed[i].summary));
+                        (void) json_object_array_add(skipped, o);
+                }
+                for (size_t i = 0; i < jlen(manual_recs); i++)
+                        if (!jstr(jidx(manual_recs, i), "libvirt"))
                                 (void) json_object_array_add(
-                                        manual, json_object_new_string(strna(recs[i].summary)));
+                                        manual,
+                                        json_object_new_string(
+                                                strna(jstr(jidx(manual_recs, i), "summary"))));
                 (void) json_object_object_add(out, "machine", json_object_new_string(name));
                 (void) json_object_object_add(
-                        out, "verdict", json_object_new_string(strna(jstr(layout, "verdict"))));
+                        out, "verdict", json_object_new_string(strna(jstr(plan->layout, "verdict"))));
                 (void) json_object_object_add(out, "applied", a);
+                (void) json_object_object_add(out, "not_applied", skipped);
                 (void) json_object_object_add(out, "manual", manual);
                 (void) json_object_object_add(out, "diff", json_object_new_string(diff));
                 (void) json_object_object_add(
                         out,
                         "new_verdict",
-                        new_layout ? json_object_new_string(strna(jstr(new_layout, "verdict"))) : NULL);
+                        plan->new_layout ? json_object_new_string(strna(jstr(plan->new_layout, "verdict")))
+                                         : NULL);
+                (void) json_object_object_add(
+                        out, "layouts_computed", json_object_new_int64(plan->n_layouts));
                 (void) json_object_object_add(out, "defined", json_object_new_boolean(defined));
-                recommendations_free(recs, n_recs);
                 k = print_json(c, TAKE_PTR(out));
                 if (k < 0)
                         return k;
-                return verdict_exit_status(jstr(new_layout ?: layout, "verdict"));
+                return verdict_exit_status(jstr(final, "verdict"));
         }
 
         if (isempty(diff))
-                printf("Nothing to write: the layout of %s (verdict %s) has no recommendation that "
-                       "libvirt's XML carries.\n",
+                printf("Nothing to write: no change libvirt's XML carries makes the layout of %s (verdict %s) "
+                       "better.\n",
                        name,
-                       strna(jstr(layout, "verdict")));
+                       strna(jstr(plan->layout, "verdict")));
         else
                 fputs(diff, stdout);
-        for (size_t i = 0; i < n_recs; i++)
-                if (!recs[i].libvirt)
-                        printf("Not applied, needs a change on the host: %s\n", strna(recs[i].summary));
-        recommendations_free(recs, n_recs);
+        print_changes("Applied", plan->chosen, plan->n_chosen);
+        print_changes(not_needed_label, plan->not_needed, plan->n_not_needed);
+        for (size_t i = 0; i < jlen(manual_recs); i++)
+                if (!jstr(jidx(manual_recs, i), "libvirt"))
+                        printf("Not applied, needs a change on the host: %s\n",
+                               strna(jstr(jidx(manual_recs, i), "summary")));
         if (!isempty(diff)) {
                 printf("%s %s: verdict %s, %s with these changes.\n",
                        c->dry_run ? "Not defined (--dry-run)" : "Defined",
                        name,
-                       strna(jstr(layout, "verdict")),
-                       strna(jstr(new_layout, "verdict")));
+                       strna(jstr(plan->layout, "verdict")),
+                       strna(jstr(plan->new_layout, "verdict")));
                 if (defined)
                         printf("The new definition takes effect when %s starts next.\n", name);
         }
-        return verdict_exit_status(jstr(new_layout ?: layout, "verdict"));
+        return verdict_exit_status(jstr(final, "verdict"));
 }

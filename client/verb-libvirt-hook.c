@@ -115,6 +115,23 @@ static void hook_say(const char *format, ...) {
         fputc('\n', stderr);
 }
 
+/* vfiomapd's refusal names every reason, one a line, the unfixable ones first (daemon/claim-refusal.h):
+ * one "vfiomap: " line each. The hint follows a single reason on its line, several on a line of its own. */
+static void hook_say_lines(const char *message, const char *hint_text) {
+        if (!strchr(message, '\n')) {
+                hook_say("%s%s", message, hint_text);
+                return;
+        }
+        for (const char *p = message; *p;) {
+                size_t l = strcspn(p, "\n");
+
+                hook_say("%.*s", (int) l, p);
+                p += l + (p[l] == '\n');
+        }
+        if (!isempty(hint_text))
+                hook_say("%s", hint_text + strspn(hint_text, " "));
+}
+
 static const char *hint(const sd_bus_error *e, const char *guest) {
         if (sd_bus_error_has_name(e, "org.vfiomap1.Error.GroupOwned"))
                 return " Stop that machine first; \"vfiomapctl machines\" lists what holds which group.";
@@ -125,7 +142,8 @@ static const char *hint(const sd_bus_error *e, const char *guest) {
         if (sd_bus_error_has_name(e, "org.vfiomap1.Error.NoIommuGroup"))
                 return " Turn the IOMMU on (intel_iommu=on or amd_iommu=on on the kernel command line).";
         if (sd_bus_error_has_name(e, "org.vfiomap1.Error.LayoutError"))
-                return " \"vfiomapctl layout NAME\" explains it, \"vfiomapctl apply NAME\" writes the fix.";
+                return " \"vfiomapctl layout NAME\" explains each problem; \"vfiomapctl apply NAME\" writes the "
+                       "fixes the domain XML can carry.";
         return "";
 }
 
@@ -181,7 +199,7 @@ static int hook_claim(
                 hook_say("warning: %s runs, but: %s", guest, error.message ?: strerror(-k));
                 return EXIT_SUCCESS;
         }
-        hook_say("%s%s", error.message ?: strerror(-k), hint(&error, guest));
+        hook_say_lines(error.message ?: strerror(-k), hint(&error, guest));
         return EXIT_FAILURE;
 }
 

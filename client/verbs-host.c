@@ -95,14 +95,9 @@ int verb_devices(int argc, char *argv[], Context *c) {
         return 0;
 }
 
-static json_object *find_device(json_object *state, const char *arg) {
+static json_object *find_device(json_object *state, const char *want) {
         json_object *devices = jget(state, "devices");
-        PciAddress a;
-        char want[PCI_ADDRESS_MAX];
 
-        if (pci_address_parse_user(arg, &a) < 0)
-                return NULL;
-        pci_address_format(&a, want);
         for (size_t i = 0; i < jlen(devices); i++)
                 if (streq_ptr(jstr(jidx(devices, i), "address"), want))
                         return jidx(devices, i);
@@ -139,15 +134,18 @@ static const char *bar_kind(json_object *b) {
 int verb_device(int argc, char *argv[], Context *c) {
         _cleanup_(json_object_putp) json_object *state = NULL;
         json_object *d, *a, *acs;
-        char num[24];
+        char num[24], address[PCI_ADDRESS_MAX];
         int k;
 
+        k = parse_address_arg(argv[1], address);
+        if (k < 0)
+                return k;
         k = context_describe_parts(c, c->json ? DESCRIBE_DEVICES : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
-        d = find_device(state, argv[1]);
+        d = find_device(state, address);
         if (!d)
-                return log_error_errno(ENODEV, "No PCI device %s on this host.", argv[1]);
+                return log_error_errno(ENODEV, "No PCI device %s on this host.", address);
         if (c->json)
                 return print_json(c, json_object_get(d));
 

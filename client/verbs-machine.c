@@ -7,6 +7,7 @@
 #include "table.h"
 #include "util.h"
 #include "vfiomapctl.h"
+#include "vmspec.h"
 
 #include <inttypes.h>
 #include <systemd/sd-bus.h>
@@ -272,10 +273,42 @@ static int verdict_exit_status(const char *verdict) {
         return EXIT_VERDICT_ERROR;
 }
 
+/* A file's VM description is parsed here first, so that a bad one gets the message "layout FILE" gives
+ * (verb-layout.c words it the same way: "FILE: what is wrong"), not the bus's: a document that is not
+ * UTF-8 cannot even be sent. */
+static int claim_check_spec(const char *path, const char *spec, size_t size) {
+        _cleanup_(vmspec_freep) VmSpec *s = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = vmspec_parse(spec, size, &s, &error);
+        if (r == -ENOMEM)
+                return log_error_errno(r, "Failed to parse %s: %m", path);
+        if (r < 0)
+                return log_error_errno(
+                        r, "%s: %s", streq(path, "-") ? "<stdin>" : path, error ?: "cannot be parsed");
+        return 0;
+}
+
+/* The reasons vfiomapd gives for refusing a claim because the VM does not fit this host, as opposed to
+ * failing to ask it (no daemon, no permission, a spec it cannot read). */
+static bool claim_error_is_misfit(const sd_bus_error *e) {
+        return sd_bus_error_has_names(
+                e,
+                "org.vfiomap1.Error.LayoutError",
+                "org.vfiomap1.Error.GroupNotViable",
+                "org.vfiomap1.Error.GroupOwned",
+                "org.vfiomap1.Error.DeviceNotFound",
+                "org.vfiomap1.Error.NoIommuGroup");
+}
+
 int verb_claim(int argc, char *argv[], Context *c) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_object_putp) json_object *layout = NULL;
         _cleanup_free_ char *spec = NULL;
+        const char *text;
         size_t size = 0;
         int k;
 
@@ -286,6 +319,9 @@ int verb_claim(int argc, char *argv[], Context *c) {
                 k = read_input(argv[2], &spec, &size);
                 if (k < 0)
                         return log_error_errno(k, "Failed to read %s: %m", argv[2]);
+                k = claim_check_spec(argv[2], spec, size);
+                if (k < 0)
+                        return k;
         } else {
                 /* Without a file: the domain's definition as libvirt has it. */
                 k = libvirt_domain_xml(argv[1], 0, &spec);
@@ -295,9 +331,36 @@ int verb_claim(int argc, char *argv[], Context *c) {
         k = bus_open(c, &bus);
         if (k < 0)
                 return k;
-        k = bus_call_json(c, bus, "Claim", &layout, "ss", argv[1], spec);
+        k = sd_bus_call_method(
+                bus,
+                VFIOMAP_SERVICE,
+                VFIOMAP_PATH,
+                VFIOMAP_MANAGER,
+                "Claim",
+                &error,
+                &reply,
+                "ss",
+                argv[1],
+                spec);
+        if (k < 0 && claim_error_is_misfit(&error) && error.message) {
+                /* vfiomapd names every reason, one a line, those nothing but the host can fix first. */
+                const char *p = error.message;
+                log_error_errno(k, "%s cannot claim its IOMMU groups:", argv[1]);
+                while (*p) {
+                        size_t l = strcspn(p, "\n");
+                        log_error_errno(k, "  %.*s", (int) l, p);
+                        p += l + (p[l] == '\n');
+                }
+                return EXIT_VERDICT_ERROR;
+        }
         if (k < 0)
-                return k;
+                return log_bus_error(&error, k, "Claim");
+        k = sd_bus_message_read(reply, "s", &text);
+        if (k < 0)
+                return log_error_errno(k, "Failed to read vfiomapd's reply: %m");
+        layout = json_tokener_parse(text);
+        if (!layout)
+                return log_error_errno(EBADMSG, "vfiomapd sent invalid JSON.");
         k = verdict_exit_status(jstr(layout, "verdict"));
         if (c->json) {
                 int r = print_json(c, TAKE_PTR(layout));
@@ -331,16 +394,19 @@ int verb_check_hotplug(int argc, char *argv[], Context *c) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(json_object_putp) json_object *result = NULL;
         json_object *problems;
+        char address[PCI_ADDRESS_MAX];
         bool warnings = false;
         int k;
 
         k = need_daemon(c, "check-hotplug");
+        if (k >= 0)
+                k = parse_address_arg(argv[2], address);
         if (k < 0)
                 return k;
         k = bus_open(c, &bus);
         if (k < 0)
                 return k;
-        k = bus_call_json(c, bus, "CheckHotplug", &result, "ss", argv[1], argv[2]);
+        k = bus_call_json(c, bus, "CheckHotplug", &result, "ss", argv[1], address);
         if (k < 0)
                 return k;
         problems = jget(result, "problems");

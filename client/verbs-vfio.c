@@ -10,11 +10,9 @@
 #include <inttypes.h>
 #include <systemd/sd-bus.h>
 
-static int parse_target(Context *c, sd_bus *bus, int argc, char *argv[], uint32_t *ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *path;
-        int group, k;
+/* The command line's target before anything is asked: "group N", or a device (address, normalised). */
+static int parse_target_arg(int argc, char *argv[], int *ret_group, char address[static PCI_ADDRESS_MAX]) {
+        int group;
 
         if (argc == 3) {
                 if (!streq(argv[1], "group") || safe_atoi(argv[2], &group) < 0 || group < 0)
@@ -23,7 +21,21 @@ static int parse_target(Context *c, sd_bus *bus, int argc, char *argv[], uint32_
                                 "Expected \"group NUMBER\" or a PCI address, not \"%s %s\".",
                                 argv[1],
                                 argv[2]);
-                *ret = (uint32_t) group;
+                *ret_group = group;
+                return 0;
+        }
+        *ret_group = -1;
+        return parse_address_arg(argv[1], address);
+}
+
+static int resolve_target(sd_bus *bus, int given_group, const char *address, uint32_t *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        int group, k;
+
+        if (given_group >= 0) {
+                *ret = (uint32_t) given_group;
                 return 0;
         }
         k = sd_bus_call_method(
@@ -35,7 +47,7 @@ static int parse_target(Context *c, sd_bus *bus, int argc, char *argv[], uint32_
                 &error,
                 &reply,
                 "s",
-                argv[1]);
+                address);
         if (k < 0)
                 return log_bus_error(&error, k, "GetDevice");
         k = sd_bus_message_read(reply, "o", &path);
@@ -53,7 +65,7 @@ static int parse_target(Context *c, sd_bus *bus, int argc, char *argv[], uint32_
                 return log_bus_error(&error, k, "IommuGroup");
         if (group < 0)
                 return log_error_errno(
-                        ENXIO, "Device %s is in no IOMMU group: VFIO cannot take it.", argv[1]);
+                        ENXIO, "Device %s is in no IOMMU group: VFIO cannot take it.", address);
         *ret = (uint32_t) group;
         return 0;
 }
@@ -64,16 +76,20 @@ static int call(int argc, char *argv[], Context *c, const char *method) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_object_putp) json_object *list = NULL;
         const char *address, *driver;
+        char target[PCI_ADDRESS_MAX];
         uint32_t group = 0;
         bool bind = streq(method, "BindVfio");
-        int k;
+        int target_group, k;
 
         if (c->root)
                 return log_error_errno(EINVAL, "A host tree has no drivers to change; drop --root.");
+        k = parse_target_arg(argc, argv, &target_group, target);
+        if (k < 0)
+                return k;
         k = bus_open(c, &bus);
         if (k < 0)
                 return k;
-        k = parse_target(c, bus, argc, argv, &group);
+        k = resolve_target(bus, target_group, target, &group);
         if (k < 0)
                 return k;
         /* polkit may ask for a password. */

@@ -45,6 +45,15 @@ int context_load_host(Context *c, Host **ret) {
         return 0;
 }
 
+int parse_address_arg(const char *arg, char ret[static PCI_ADDRESS_MAX]) {
+        PciAddress a;
+
+        if (pci_address_parse_user(arg, &a) < 0)
+                return log_error_errno(EINVAL, PCI_ADDRESS_USER_ERROR ".", arg);
+        pci_address_format(&a, ret);
+        return 0;
+}
+
 int context_describe_parts(Context *c, unsigned parts, json_object **ret) {
         _cleanup_(host_freep) Host *h = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
@@ -120,8 +129,9 @@ static int help(void) {
                "  layout FILE|NAME        Compute the guest physical layout of a VM from its libvirt\n"
                "                          domain XML or JSON spec (- for standard input), or of the\n"
                "                          libvirt domain NAME\n"
-               "  apply NAME              Write the layout's recommended settings into the libvirt\n"
-               "                          domain NAME, showing the XML diff first (see --dry-run)\n"
+               "  apply NAME              Write the fewest recommended settings that make the layout\n"
+               "                          fit into the libvirt domain NAME, showing the XML diff\n"
+               "                          first (see --dry-run)\n"
                "  libvirt-hook GUEST OPERATION SUBOPERATION [EXTRA]\n"
                "                          The qemu hook: libvirt runs it with the domain XML on\n"
                "                          standard input (installed as hooks/qemu.d/50-vfiomap)\n"

@@ -51,6 +51,10 @@ enum {
 };
 int context_describe_parts(Context *c, unsigned parts, json_object **ret);
 
+/* Parses a PCI address typed on the command line (lspci's short form too) into its normalised form;
+ * logs PCI_ADDRESS_USER_ERROR and returns -EINVAL when it is none. Every verb that takes one uses it. */
+int parse_address_arg(const char *arg, char ret[static PCI_ADDRESS_MAX]);
+
 /* Prints j (consumed) according to c->json, followed by a newline. */
 int print_json(const Context *c, json_object *j);
 

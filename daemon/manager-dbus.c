@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-util.h"
+#include "claim-refusal.h"
 #include "host-json.h"
 #include "json-util.h"
 #include "layout.h"
@@ -268,10 +269,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
                 return k;
         if (parse_pci_address_arg(s, address) < 0)
                 return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "\"%s\" is not a PCI address.",
-                        bus_arg_quotable(s));
+                        error, SD_BUS_ERROR_INVALID_ARGS, PCI_ADDRESS_USER_ERROR ".", bus_arg_quotable(s));
         if (!host_find_device(m->host, address))
                 return sd_bus_error_setf(
                         error, VFIOMAP_ERROR_DEVICE_NOT_FOUND, "Device %s does not exist.", address);
@@ -461,32 +459,46 @@ static int uint_compare(const void *a, const void *b) {
 
 /* Everything a claim needs beyond the layout: the devices exist and have groups, the groups are free (or
  * already this machine's) and viable once the VM's own devices go to VFIO. Fills claim->devices and
- * claim->groups. */
+ * claim->groups, and refusal with every reason it finds (claim-refusal.h). */
 static int claim_check(
         Manager *m,
         const char *name,
         const VmSpec *spec,
         ClaimRecord *claim,
-        sd_bus_error *error) {
+        ClaimRefusal *refusal) {
+        int k;
+
         for (size_t i = 0; i < spec->n_hostdevs; i++) {
                 const char *a = spec->hostdevs[i].address;
                 const Device *d = host_find_device(m->host, a);
 
-                if (!d)
-                        return sd_bus_error_setf(
-                                error,
+                if (!d) {
+                        k = claim_refusal_add(
+                                refusal,
+                                CLAIM_ERROR_UNFIXABLE,
                                 VFIOMAP_ERROR_DEVICE_NOT_FOUND,
+                                a,
                                 "Device %s of machine %s does not exist on this host.",
                                 a,
                                 name);
-                if (d->group < 0)
-                        return sd_bus_error_setf(
-                                error,
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
+                if (d->group < 0) {
+                        k = claim_refusal_add(
+                                refusal,
+                                CLAIM_ERROR_UNFIXABLE,
                                 VFIOMAP_ERROR_NO_IOMMU_GROUP,
+                                a,
                                 "Device %s of machine %s is in no IOMMU group: the IOMMU is "
                                 "off or does not cover it.",
                                 a,
                                 name);
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
                 if (!strv_contains(claim->devices, a) && strv_extend(&claim->devices, a) < 0)
                         return -ENOMEM;
                 if (claim->n_groups == 0 ||
@@ -513,40 +525,56 @@ static int claim_check(
                 Machine *owner = manager_group_owner(m, claim->groups[i]);
                 int n;
 
-                if (!g)
-                        return sd_bus_error_setf(
-                                error,
+                if (!g) {
+                        k = claim_refusal_add(
+                                refusal,
+                                CLAIM_ERROR_UNFIXABLE,
                                 VFIOMAP_ERROR_NO_IOMMU_GROUP,
+                                NULL,
                                 "IOMMU group %u of machine %s does not exist.",
                                 claim->groups[i],
                                 name);
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
                 desc = format_group(g);
                 if (!desc)
                         return -ENOMEM;
                 if (owner && !streq(owner->claim.machine, name)) {
                         char when[64];
-                        return sd_bus_error_setf(
-                                error,
+                        k = claim_refusal_add(
+                                refusal,
+                                CLAIM_ERROR_OTHER_MACHINE,
                                 VFIOMAP_ERROR_GROUP_OWNED,
+                                NULL,
                                 "Group %s is owned by machine %s (%s).",
                                 desc,
                                 owner->claim.machine,
                                 machine_format_claimed_at(owner, when));
+                        if (k < 0)
+                                return k;
                 }
-                /* What QEMU would refuse with "group N is not viable" (../shared/DOMAIN.md §2). */
+                /* What QEMU would refuse with "group N is not viable" (../shared/DOMAIN.md §2): every
+                 * member bound to a host driver, each one a line. */
                 n = group_blockers(m->host, g, claim->devices, &blockers);
                 if (n < 0)
                         return n;
-                if (n > 0)
-                        return sd_bus_error_setf(
-                                error,
+                for (int b = 0; b < n; b++) {
+                        k = claim_refusal_add(
+                                refusal,
+                                CLAIM_ERROR_HOST_DRIVER,
                                 VFIOMAP_ERROR_GROUP_NOT_VIABLE,
+                                blockers[b].device,
                                 "Group %s is not viable for machine %s: %s is bound to %s and "
                                 "not part of the VM; bind it to vfio-pci or add it to the VM.",
                                 desc,
                                 name,
-                                blockers[0].device,
-                                strna(blockers[0].driver));
+                                blockers[b].device,
+                                strna(blockers[b].driver));
+                        if (k < 0)
+                                return k;
+                }
 
                 /* managed='no': libvirt does not detach the device, it only checks that it is on a stub
                  * driver already (virHostdevPreparePCIDevicesImpl() in src/hypervisor/virhostdev.c), and
@@ -557,9 +585,11 @@ static int claim_check(
 
                         if (!d || d->group != (int) g->number || driver_is_vfio(d->driver))
                                 continue;
-                        return sd_bus_error_setf(
-                                error,
+                        k = claim_refusal_add(
+                                refusal,
+                                CLAIM_ERROR_HOST_DRIVER,
                                 VFIOMAP_ERROR_GROUP_NOT_VIABLE,
+                                d->address,
                                 "Group %s is not viable for machine %s: %s is %s%s and its <hostdev> has "
                                 "managed='no', so libvirt will not move it to vfio-pci; bind it to vfio-pci "
                                 "(\"vfiomapctl bind-vfio %s\") or set managed='yes'.",
@@ -569,7 +599,41 @@ static int claim_check(
                                 d->driver ? "bound to " : "bound to no driver",
                                 d->driver ?: "",
                                 d->address);
+                        if (k < 0)
+                                return k;
                 }
+        }
+        return 0;
+}
+
+/* The layout's errors, beside claim_check()'s: those it already named in its own words are left out. */
+static int claim_add_layout_errors(const Layout *layout, ClaimRefusal *refusal) {
+        for (size_t i = 0; i < layout->n_problems; i++) {
+                const Problem *p = layout->problems + i;
+                ClaimErrorRank rank = CLAIM_ERROR_LAYOUT;
+                const char *same = NULL;
+                int k;
+
+                if (p->severity != SEVERITY_ERROR)
+                        continue;
+                if (streq(p->code, PROBLEM_DEVICE_NOT_FOUND))
+                        same = VFIOMAP_ERROR_DEVICE_NOT_FOUND;
+                else if (streq(p->code, PROBLEM_NO_IOMMU_GROUP))
+                        same = VFIOMAP_ERROR_NO_IOMMU_GROUP;
+                else if (streq(p->code, PROBLEM_GROUP_NOT_VIABLE))
+                        same = VFIOMAP_ERROR_GROUP_NOT_VIABLE;
+                if (same && claim_refusal_has(refusal, same, p->device))
+                        continue;
+                /* A direct region: the kernel never gives the device to VFIO, whatever the VM is. */
+                if (streq(p->code, PROBLEM_DIRECT_REGION) || streq(p->code, PROBLEM_DEVICE_NOT_FOUND) ||
+                    streq(p->code, PROBLEM_NO_IOMMU_GROUP))
+                        rank = CLAIM_ERROR_UNFIXABLE;
+                else if (streq(p->code, PROBLEM_GROUP_NOT_VIABLE))
+                        rank = CLAIM_ERROR_HOST_DRIVER;
+                k = claim_refusal_add(
+                        refusal, rank, same ?: VFIOMAP_ERROR_LAYOUT_ERROR, p->device, "%s", p->message);
+                if (k < 0)
+                        return k;
         }
         return 0;
 }
@@ -601,6 +665,7 @@ static int claim_validate(const char *name, const char *text, VmSpec **ret, sd_b
 
 int manager_claim(Manager *m, const char *name, const char *text, char **ret_layout, sd_bus_error *error) {
         _cleanup_(claim_record_done) ClaimRecord claim = {};
+        _cleanup_(claim_refusal_done) ClaimRefusal refusal = {};
         _cleanup_(vmspec_freep) VmSpec *spec = NULL;
         _cleanup_(layout_freep) Layout *layout = NULL;
         _cleanup_(machine_freep) Machine *machine = NULL;
@@ -612,20 +677,17 @@ int manager_claim(Manager *m, const char *name, const char *text, char **ret_lay
         k = claim_validate(name, text, &spec, error);
         if (k < 0)
                 return k;
-        k = claim_check(m, name, spec, &claim, error);
+        k = claim_check(m, name, spec, &claim, &refusal);
         if (k < 0)
                 return k;
         k = layout_compute(m->host, spec, &layout);
         if (k < 0)
                 return k;
-        if (layout->verdict == VERDICT_ERROR)
-                for (size_t i = 0; i < layout->n_problems; i++)
-                        if (layout->problems[i].severity == SEVERITY_ERROR)
-                                return sd_bus_error_setf(
-                                        error,
-                                        VFIOMAP_ERROR_LAYOUT_ERROR,
-                                        "%s",
-                                        layout->problems[i].message);
+        k = claim_add_layout_errors(layout, &refusal);
+        if (k < 0)
+                return k;
+        if (refusal.n > 0)
+                return claim_refusal_to_bus_error(&refusal, error);
         k = layout_json_string(layout, &reply);
         if (k < 0)
                 return k;
@@ -796,10 +858,7 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                         bus_arg_quotable(name));
         if (parse_pci_address_arg(s, address) < 0)
                 return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "\"%s\" is not a PCI address.",
-                        bus_arg_quotable(s));
+                        error, SD_BUS_ERROR_INVALID_ARGS, PCI_ADDRESS_USER_ERROR ".", bus_arg_quotable(s));
         d = host_find_device(m->host, address);
         if (!d)
                 return sd_bus_error_setf(

@@ -21,6 +21,9 @@
 #define TOP 118.0
 #define MIN_RANGE_PX 2.5
 #define LABELS_PER_BAND_MAX 6
+#define LABEL_DRIFT_MAX 40.0
+#define LABEL_STEP 12.0
+#define HATCH_MAX 64 /* conflicts on one band beyond which no red label is placed */
 
 static const char *kind_colour(ExclusionKind k) {
         switch (k) {
@@ -84,9 +87,27 @@ static double y_of(uint64_t a, const LayoutSegment *s, double y, double h) {
         return y + (double) (frac * h);
 }
 
-static double draw_band_exclusions(FILE *f, const Layout *l, const LayoutSegment *s, double y, double h) {
-        double label_y = y - 1000;
+static double distance(double a, double b) {
+        return a > b ? a - b : b - a;
+}
+
+/* True when [top, bottom] meets none of the n ranges [t[i], b[i]]. */
+static bool span_is_free(double top, double bottom, const double *t, const double *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (top < b[i] && t[i] < bottom)
+                        return false;
+        return true;
+}
+
+/* Draws the exclusions on one band and their labels. *label_y is the baseline of the last label of the
+ * right-hand column, carried from band to band so that no label lands on another: labels only move down,
+ * 12 px apart, and a band's labels stop (counted as "... and N more") rather than drift more than
+ * LABEL_DRIFT_MAX below the band. */
+static void draw_band_exclusions(FILE *f, const Layout *l, const LayoutSegment *s, double y, double h,
+                                 double *label_y) {
         unsigned labels = 0, unlabeled = 0;
+        double hatch_top[HATCH_MAX], hatch_bottom[HATCH_MAX];
+        size_t n_hatch = 0;
 
         for (ExclusionKind kind = 0; kind < _EXCLUSION_KIND_MAX; kind++) {
                 double cur0 = -1, cur1 = -1;
@@ -117,10 +138,17 @@ static double draw_band_exclusions(FILE *f, const Layout *l, const LayoutSegment
                                 fprintf(f, "<rect x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" height=\"%.2f\" fill=\"%s\" "
                                         "stroke=\"#00000040\" stroke-width=\"0.5\"/>\n",
                                         HOST_X + off, cur0, HOST_W - off, cur1 - cur0, kind_colour(kind));
-                                if (s->ram) /* conflicts at least 5 px tall: they are the point of the picture */
+                                if (s->ram) { /* conflicts at least 5 px tall: they are the point of the picture */
+                                        double hy = MIN(cur0, y + h - 5), hh = MAX(cur1 - cur0, 5.0);
                                         fprintf(f, "<rect x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" height=\"%.2f\" "
                                                 "fill=\"url(#conflict)\" stroke=\"#c62828\" stroke-width=\"1.5\"/>\n",
-                                                GUEST_X, MIN(cur0, y + h - 5), GUEST_W, MAX(cur1 - cur0, 5.0));
+                                                GUEST_X, hy, GUEST_W, hh);
+                                        if (n_hatch < HATCH_MAX) {
+                                                hatch_top[n_hatch] = hy;
+                                                hatch_bottom[n_hatch] = hy + hh;
+                                        }
+                                        n_hatch++;
+                                }
                         }
                         if (!e)
                                 break;
@@ -129,25 +157,42 @@ static double draw_band_exclusions(FILE *f, const Layout *l, const LayoutSegment
                 }
         }
 
-        /* On RAM, name each conflict in red where it is, so the picture says what the hatching means. */
-        if (s->ram) {
-                double cy = y - 1000;
-                unsigned shown = 0;
-                for (size_t k = 0; k < l->n_excluded && shown < 3; k++) {
+        /* On RAM, name the first conflict in red beside its hatching, so the picture says what the hatching
+         * means: below the band's name and size (which end at y + 36), inside the band, on no hatching. */
+        if (s->ram && n_hatch > 0 && n_hatch <= HATCH_MAX) {
+                const Exclusion *first = NULL;
+                unsigned conflicts = 0;
+                double best = -1, want = 0;
+
+                for (size_t k = 0; k < l->n_excluded; k++) {
                         const Exclusion *e = &l->excluded[k];
-                        double ey;
                         if (e->start > s->end)
                                 break;
                         if (!range_overlaps(e->start, e->end, s->start, s->end))
                                 continue;
-                        ey = MAX(y_of(MAX(e->start, s->start), s, y, h) - 3, cy + 12);
-                        ey = MIN(MAX(ey, y + 36), y + h - 9); /* above the hatching */
-                        cy = ey;
-                        shown++;
-                        text(f, GUEST_X + GUEST_W - 6, ey,
+                        if (!first)
+                                first = e;
+                        conflicts++;
+                }
+                if (first)
+                        want = y_of(MAX(first->start, s->start), s, y, h);
+                /* Candidates: just above or just below each hatched range; the one nearest the first. */
+                for (size_t i = 0; first && i < 2 * n_hatch; i++) {
+                        double ey = i % 2 == 0 ? hatch_top[i / 2] - 3 : hatch_bottom[i / 2] + 10;
+                        if (ey - 8 < y + 38 || ey + 3 > y + h || !span_is_free(ey - 8, ey + 3, hatch_top, hatch_bottom,
+                                                                              n_hatch))
+                                continue;
+                        if (best < 0 || distance(ey, want) < distance(best, want))
+                                best = ey;
+                }
+                if (best >= 0) {
+                        char more[32] = "";
+                        if (conflicts > 1)
+                                snprintf(more, sizeof more, " (+%u more)", conflicts - 1);
+                        text(f, GUEST_X + GUEST_W - 6, best,
                              "text-anchor=\"end\" style=\"fill:#b71c1c;font-weight:bold;font-size:10px\"",
-                             "conflict: %s 0x%" PRIx64 "-0x%" PRIx64, exclusion_kind_to_string(e->kind),
-                             MAX(e->start, s->start), MIN(e->end, s->end));
+                             "conflict: %s 0x%" PRIx64 "%s", exclusion_kind_to_string(first->kind),
+                             MAX(first->start, s->start), more);
                 }
         }
 
@@ -161,14 +206,12 @@ static double draw_band_exclusions(FILE *f, const Layout *l, const LayoutSegment
                         break;
                 if (e->kind == EXCLUSION_IOMMU_WIDTH || !range_overlaps(e->start, e->end, s->start, s->end))
                         continue;
-                if (labels >= LABELS_PER_BAND_MAX) {
+                ey = MAX(y_of(MAX(e->start, s->start), s, y, h) + 9, *label_y + LABEL_STEP);
+                if (labels >= LABELS_PER_BAND_MAX || ey > y + h + LABEL_DRIFT_MAX) {
                         unlabeled++;
                         continue;
                 }
-                ey = MAX(y_of(MAX(e->start, s->start), s, y, h) + 9, label_y + 12);
-                if (ey > y + h + 40)
-                        ey = y + h + 40;
-                label_y = ey;
+                *label_y = ey;
                 labels++;
                 if (e->kind == EXCLUSION_PEER_MMIO)
                         snprintf(who, sizeof who, "%s %s", strna(e->device), strna(e->what));
@@ -178,23 +221,22 @@ static double draw_band_exclusions(FILE *f, const Layout *l, const LayoutSegment
                      who);
         }
         if (unlabeled > 0) {
-                label_y = MAX(label_y + 12, y + 12);
-                text(f, LABEL_X, label_y, "class=\"small\"", "... and %u more", unlabeled);
+                *label_y = MAX(*label_y + LABEL_STEP, y + 12);
+                text(f, LABEL_X, *label_y, "class=\"small\"", "... and %u more", unlabeled);
         }
-        return label_y;
 }
 
 int layout_to_svg(const Layout *l, char **ret) {
         LayoutSegment segs[32];
         size_t n_segs, len = 0;
-        double heights[32], y, total = 0, bottom = 0, height = 0;
+        double heights[32], y, total = 0, height = 0, label_y = TOP - LABEL_STEP;
         int r;
         char *buf = NULL, size[SIZE_STRLEN];
         FILE *f;
         const char *verdict_colour = l->verdict == VERDICT_OK        ? "#2e7d32"
                                      : l->verdict == VERDICT_WARNING ? "#ef6c00"
                                                                      : "#c62828";
-        unsigned problems_shown = 0;
+        unsigned problems_shown = 0, problems_hidden = 0;
 
         n_segs = layout_segments(l, segs, ELEMENTSOF(segs));
         for (size_t i = 0; i < n_segs; i++) {
@@ -225,13 +267,19 @@ int layout_to_svg(const Layout *l, char **ret) {
         fprintf(f, "<rect x=\"16\" y=\"40\" width=\"120\" height=\"24\" rx=\"5\" fill=\"%s\"/>\n", verdict_colour);
         text(f, 76, 57, "text-anchor=\"middle\" style=\"fill:#fff;font-weight:bold;font-size:13px\"", "%s",
              verdict_to_string(l->verdict));
-        for (size_t i = 0; i < l->n_problems && problems_shown < 3; i++) {
+        for (size_t i = 0; i < l->n_problems; i++) {
                 if (l->problems[i].severity == SEVERITY_INFO)
                         continue;
+                if (problems_shown >= 3) {
+                        problems_hidden++;
+                        continue;
+                }
                 text(f, 150 + 270.0 * problems_shown, 57, "class=\"small\"", "%s: %s",
                      severity_to_string(l->problems[i].severity), l->problems[i].code);
                 problems_shown++;
         }
+        if (problems_hidden > 0)
+                text(f, 150 + 270.0 * 3, 57, "class=\"small\" style=\"font-weight:bold\"", "+%u more", problems_hidden);
         {
                 char width[32] = "unknown";
                 if (l->iommu_address_width > 0)
@@ -251,7 +299,8 @@ int layout_to_svg(const Layout *l, char **ret) {
                     s->start == UINT64_C(1) << l->iommu_address_width) {
                         fprintf(f, "<line x1=\"10\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#c62828\" "
                                 "stroke-width=\"2\" stroke-dasharray=\"8,4\"/>\n", y, WIDTH - 10, y);
-                        text(f, GUEST_X + GUEST_W + 8, y - 4, "style=\"fill:#c62828;font-weight:bold\"",
+                        /* On the left, above the line: the right-hand column belongs to the labels. */
+                        text(f, 16, y - 4, "style=\"fill:#c62828;font-weight:bold;font-size:11px\"",
                              "IOMMU width %d bits", l->iommu_address_width);
                 }
                 fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"#607d8b\" "
@@ -262,11 +311,11 @@ int layout_to_svg(const Layout *l, char **ret) {
                 text(f, GUEST_X + 10, y + MIN(h / 2 + 18, 34), "class=\"small\"", "%s",
                      s->end == UINT64_MAX && !s->ram ? "to the top of the address space"
                                                      : format_size(size, range_size(s->start, s->end)));
-                bottom = MAX(bottom, draw_band_exclusions(f, l, s, y, h));
+                draw_band_exclusions(f, l, s, y, h, &label_y);
                 y += h;
         }
         text(f, GUEST_X - 8, y, "class=\"mono small\" text-anchor=\"end\"", "0xffffffffffffffff");
-        y = MAX(y, bottom);
+        y = MAX(y, label_y);
 
         /* legend */
         {

@@ -551,9 +551,14 @@ static bool guest_ram_fits(const Guest *g, const RangeSet *excluded) {
         return true;
 }
 
-/* The guest vCPU's CPUID vendor, as QEMU sets it (target/i386/cpu.c): -cpu host and max take the host's,
- * a named model its own, and without <cpu> QEMU's default qemu64 (x86_64) or qemu32 (i686). */
+/* The guest vCPU's CPUID vendor, as QEMU sets it (target/i386/cpu.c): -cpu host and max take the host's;
+ * a named model, and without <cpu> QEMU's default qemu64 (x86_64) or qemu32 (i686), has its own under TCG,
+ * but the host's under KVM and HVF: x86_cpu_load_model() sets the model's vendor, "then overloaded with the
+ * host cpu vendor for KVM and HVF" by host_cpu_instance_init() (target/i386/host-cpu.c). Only an explicit
+ * vendor= property (the JSON spec's cpu.vendor) is applied after that. */
 static const char *guest_cpu_vendor(const Host *h, const VmSpec *s) {
+        const char *model;
+
         if (s->machine.family == MACHINE_VIRT)
                 return NULL;
         if (s->cpu_vendor)
@@ -566,11 +571,30 @@ static const char *guest_cpu_vendor(const Host *h, const VmSpec *s) {
         case CPU_MODE_CUSTOM:
                 if (streq_ptr(s->cpu_model, "host") || streq_ptr(s->cpu_model, "max"))
                         return h->cpu_vendor;
-                return cpu_model_vendor(s->cpu_model);
+                model = s->cpu_model;
+                break;
         case CPU_MODE_DEFAULT:
         default:
-                return cpu_model_vendor(streq_ptr(s->arch, "i686") ? "qemu32" : "qemu64");
+                model = streq_ptr(s->arch, "i686") ? "qemu32" : "qemu64";
+                break;
         }
+        switch (s->accel) {
+        case VM_ACCEL_KVM:
+        case VM_ACCEL_HVF:
+                return h->cpu_vendor;
+        case VM_ACCEL_TCG:
+                return cpu_model_vendor(model);
+        default:
+                return NULL;
+        }
+}
+
+/* Whether the vCPU's vendor follows the host's whatever the model (KVM, HVF): then choosing another model
+ * cannot make it AMD. */
+static bool guest_vendor_is_host(const VmSpec *s) {
+        return !s->cpu_vendor && (s->accel == VM_ACCEL_KVM || s->accel == VM_ACCEL_HVF ||
+                                  s->cpu_mode == CPU_MODE_HOST_PASSTHROUGH || s->cpu_mode == CPU_MODE_MAXIMUM ||
+                                  s->cpu_mode == CPU_MODE_HOST_MODEL);
 }
 
 /* Guest phys-bits: libvirt's <maxphysaddr mode='emulate' bits=N> is phys-bits=N; mode='passthrough' and
@@ -995,7 +1019,9 @@ static int check_ram(Builder *b, const Guest *g) {
                                         &hit,
                                         "Guest RAM 0x%" PRIx64 "-0x%" PRIx64 " overlaps 0x%" PRIx64 "-0x%" PRIx64
                                         ", %s: %s.", ram->start, ram->end, e->start, e->end, desc,
-                                        e->kind == EXCLUSION_PEER_MMIO
+                                        e->kind == EXCLUSION_PEER_MMIO && streq_ptr(e->device, e->via)
+                                                ? "the device's DMA there never reaches the guest's RAM, silently"
+                                        : e->kind == EXCLUSION_PEER_MMIO
                                                 ? "a DMA there is routed to the other device, silently"
                                         : e->kind == EXCLUSION_IOMMU_WIDTH
                                                 ? "VFIO cannot map it (vfio_dma_map ... = -22)"
@@ -1154,7 +1180,8 @@ static int recommend_for_ram(Builder *b, const GuestParams *params, const Guest 
                 Guest t;
                 int limit = l->iommu_address_width > 0 ? MIN(l->iommu_address_width, 48) : 48;
 
-                p.amd_vcpu = true;
+                /* Another model makes the vCPU AMD only where the vendor is the model's (TCG). */
+                p.amd_vcpu = params->amd_vcpu || !guest_vendor_is_host(s);
                 p.enforce_amd_1tb_hole = true;
                 p.phys_bits = limit;
                 guest_build(&p, &t);
@@ -1166,8 +1193,7 @@ static int recommend_for_ram(Builder *b, const GuestParams *params, const Guest 
                         bool few_bits = params->phys_bits >= 0 && params->phys_bits < 41;
                         char phys_text[32];
                         bool host_cpu = s->host_phys_bits || s->cpu_mode == CPU_MODE_HOST_PASSTHROUGH ||
-                                        s->cpu_mode == CPU_MODE_MAXIMUM ||
-                                        (not_amd && streq_ptr(b->host->cpu_vendor, "AuthenticAMD"));
+                                        s->cpu_mode == CPU_MODE_MAXIMUM;
 
                         if (params->phys_bits < 0)
                                 snprintf(phys_text, sizeof phys_text, "the host CPU's");
@@ -1447,7 +1473,10 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
                 r = problem_add(&b, PROBLEM_CPU_VENDOR_UNKNOWN, SEVERITY_INFO, NULL, -1, NULL,
                                 "The vCPU vendor is unknown (%s%s); assuming QEMU does not apply the AMD-only "
                                 "relocation above 1 TiB.", cpu_mode_to_string(spec->cpu_mode),
-                                spec->cpu_model ? ", unknown model" : ", host vendor unknown");
+                                spec->accel == VM_ACCEL_OTHER && !guest_vendor_is_host(spec)
+                                        ? ", a domain type QEMU's vendor rules do not cover"
+                                : guest_vendor_is_host(spec) ? ", host vendor unknown"
+                                                             : ", unknown model");
                 if (r < 0)
                         return r;
         }

@@ -212,6 +212,9 @@ int pci_address_parse(const char *s, PciAddress *ret);
 /* Also accepts lspci's short form "bb:ss.f", meaning domain 0000: what users type on command lines and in
  * specs. */
 int pci_address_parse_user(const char *s, PciAddress *ret);
+/* The one message for an address pci_address_parse_user() refuses, in every verb, bus method and spec
+ * (one %s: the address as typed). */
+#define PCI_ADDRESS_USER_ERROR "\"%s\" is not a PCI address (DDDD:BB:SS.F, or BB:SS.F as lspci prints it)"
 void pci_address_format(const PciAddress *a, char buf[static PCI_ADDRESS_MAX]);
 bool pci_address_is_valid(const char *s);
 int pci_address_compare(const PciAddress *a, const PciAddress *b);

@@ -57,6 +57,23 @@ typedef enum CpuMode {
 const char *cpu_mode_to_string(CpuMode m);
 CpuMode cpu_mode_from_string(const char *s);
 
+/* How QEMU runs the guest: libvirt's <domain type=>. It decides the vCPU vendor of named models: under KVM
+ * and HVF QEMU replaces a model's vendor with the host's (target/i386/host-cpu.c, host_cpu_instance_init(),
+ * called by kvm_cpu_instance_init() and hvf_cpu_instance_init() for every model, qemu64 included), TCG
+ * keeps the model's. */
+typedef enum VmAccel {
+        VM_ACCEL_KVM,   /* type='kvm', and the JSON spec's default */
+        VM_ACCEL_TCG,   /* type='qemu': QEMU's emulator */
+        VM_ACCEL_HVF,   /* type='hvf': macOS Hypervisor.framework */
+        VM_ACCEL_OTHER, /* a type of another libvirt driver ('test', 'xen'): no QEMU vendor rule known */
+        _VM_ACCEL_MAX,
+        _VM_ACCEL_INVALID = -EINVAL,
+} VmAccel;
+
+/* libvirt's names: "kvm", "qemu", "hvf" (VM_ACCEL_OTHER has none). */
+const char *vm_accel_to_string(VmAccel a);
+VmAccel vm_accel_from_string(const char *s);
+
 typedef enum ViommuModel {
         VIOMMU_NONE,
         VIOMMU_INTEL,
@@ -80,6 +97,7 @@ typedef struct VmHostdev {
 typedef struct VmSpec {
         char *name;
         char *arch;                    /* "x86_64", "i686", "aarch64" */
+        VmAccel accel;                 /* <domain type=> */
         MachineType machine;
 
         uint64_t memory;               /* bytes: <memory>, everything QEMU allocates at start */

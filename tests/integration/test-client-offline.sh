@@ -58,6 +58,18 @@ is "$("$ctl" --root "$top_srcdir/tests/hosts/intel-client" group 2 --json=short 
 "$ctl" --root "$root" device 0000:ff:1f.7 >/dev/null 2>"$tmp/err"
 is "$?" 1 "unknown device: exit 1"
 ok "unknown device: the message names it" grep -q "0000:ff:1f.7" "$tmp/err"
+# A bad PCI address: one parser and one message in every verb that takes one, before any bus is asked.
+want='"01:00" is not a PCI address (DDDD:BB:SS.F, or BB:SS.F as lspci prints it).'
+for cmd in "--root $root device" "bind-vfio" "unbind" "check-hotplug vm"; do
+        DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/no-bus "$ctl" $cmd 01:00 >/dev/null 2>"$tmp/err"
+        is "$?" 1 "$cmd 01:00: exit 1"
+        is "$(cat "$tmp/err")" "vfiomapctl: $want" "$cmd 01:00: the one message for a bad address"
+done
+printf '{"machine": "q35", "memory": "4G", "hostdevs": ["01:00"]}' >"$tmp/bad-address.json"
+"$ctl" --root "$root" layout "$tmp/bad-address.json" >/dev/null 2>"$tmp/err"
+ok "layout: a spec's bad address gets the same message" grep -qF "\"hostdevs[0]\": ${want%.}" "$tmp/err"
+"$ctl" --root "$root" device 01:00.0 >/dev/null 2>"$tmp/err"
+ok "lspci's short form is accepted" sh -c "! grep -q 'is not a PCI address' '$tmp/err'"
 "$ctl" --root "$root" group 99999 >/dev/null 2>"$tmp/err"
 is "$?" 1 "unknown group: exit 1"
 ok "unknown group: the message names it" grep -q "99999" "$tmp/err"

@@ -7,6 +7,9 @@
 
 need "$DBUS_DAEMON" "$BUSCTL" jq setpriv
 make_host "$tmp/host"
+# Group 3 (the NIC) gets a firmware 1:1 region: no VM can ever have it (claims below).
+printf '0x0000000000000000 0x0000000000ffffff direct\n0x00000000fee00000 0x00000000feefffff msi\n' \
+        >"$tmp/host/sys/kernel/iommu_groups/3/reserved_regions"
 start_bus
 ok "vfiomapd starts and owns org.vfiomap1" start_daemon --root="$tmp/host"
 
@@ -57,6 +60,46 @@ ok "GroupNotViable names the group, its members and the blocking driver" [ $r -e
 out=$(vcall Claim ss other "$gpu" 2>&1)
 ok "Claim with a name other than the spec's is refused" sh -c "echo '$out' | grep -q 'called other but its spec names win11'"
 
+spec_json win11 0000:01:00.0 >"$tmp/win11-audio-missing.json"
+"$VFIOMAPCTL" claim win11 "$tmp/win11-audio-missing.json" >/dev/null 2>"$tmp/claim.err"
+is "$?" 11 "claim of a VM that does not fit: exit 11, as vfiomapctl(1) says"
+ok "... with vfiomapd's reason" grep -q "0000:01:00.1 is bound to snd_hda_intel" "$tmp/claim.err"
+
+# ---- every reason a claim fails, those no change of the VM or its drivers can fix first ----
+cat >"$tmp/pch.xml" <<EOF
+<domain type='kvm'><name>pch</name><memory unit='GiB'>4</memory>
+<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='1' slot='0' function='0'/></source></hostdev>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0' slot='0x1f' function='6'/></source></hostdev>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='9' slot='0' function='0'/></source></hostdev>
+</devices></domain>
+EOF
+"$VFIOMAPCTL" claim pch "$tmp/pch.xml" >"$tmp/claim.out" 2>"$tmp/claim.err"
+is "$?" 11 "claim with several reasons: exit 11"
+is "$(sed -n 1p "$tmp/claim.err")" "vfiomapctl: pch cannot claim its IOMMU groups:" "claim: one heading"
+ok "claim: first the missing device" sh -c "sed -n 2p '$tmp/claim.err' | grep -q 'Device 0000:09:00.0 of machine pch does not exist'"
+ok "claim: then the direct region no driver change fixes" sh -c "sed -n 3p '$tmp/claim.err' | grep -q 'Group 3 has a direct (firmware 1:1) region 0x0-0xffffff'"
+ok "claim: then the host driver to unbind" sh -c "sed -n 4p '$tmp/claim.err' | grep -q '0000:01:00.1 is bound to snd_hda_intel'"
+ok "claim: and the layout's error last" sh -c "sed -n 5p '$tmp/claim.err' | grep -q 'Guest RAM 0x0-0x7fffffff overlaps 0x0-0xffffff, direct region of group 3'"
+is "$(wc -l <"$tmp/claim.err")" 5 "claim: every reason, each once"
+[ "$(wc -l <"$tmp/claim.err")" -eq 5 ] || sed 's/^/#   /' "$tmp/claim.err"
+printf 'bus = %s\n' "$DBUS_SYSTEM_BUS_ADDRESS" >"$tmp/hook.conf"
+VFIOMAP_HOOK_CONF=$tmp/hook.conf "$VFIOMAPCTL" libvirt-hook -- pch prepare begin - <"$tmp/pch.xml" 2>"$tmp/hook.err"
+is "$?" 1 "the hook stops the start"
+ok "hook: the missing device first" sh -c "sed -n 1p '$tmp/hook.err' | grep -q '^vfiomap: Device 0000:09:00.0 of machine pch does not exist'"
+ok "hook: the direct region before the driver" sh -c "sed -n 2p '$tmp/hook.err' | grep -q '^vfiomap: Group 3 has a direct' &&
+        sed -n 3p '$tmp/hook.err' | grep -q '^vfiomap: .*0000:01:00.1 is bound to snd_hda_intel'"
+ok "hook: the hint on a line of its own" sh -c "sed -n 5p '$tmp/hook.err' | grep -q '^vfiomap: Correct the <hostdev> address'"
+is "$(vprop /org/vfiomap1 org.vfiomap1.Manager NMachines)" "u 0" "nothing was claimed"
+
+# A document that is not UTF-8 cannot go over the bus: claim says what layout says.
+printf "<domain type='kvm'><name>caf\351</name><memory unit='GiB'>4</memory></domain>" >"$tmp/latin1.xml"
+"$VFIOMAPCTL" claim cafe "$tmp/latin1.xml" >/dev/null 2>"$tmp/claim-latin1.err"
+is "$?" 1 "claim of a non-UTF-8 document: exit 1"
+"$VFIOMAPCTL" --root "$tmp/host" layout "$tmp/latin1.xml" >/dev/null 2>"$tmp/layout-latin1.err"
+ok "claim of a non-UTF-8 document: layout's message" cmp -s "$tmp/claim-latin1.err" "$tmp/layout-latin1.err"
+[ $? -eq 0 ] || sed 's/^/#   /' "$tmp/claim-latin1.err" "$tmp/layout-latin1.err"
+
 "$BUSCTL" monitor --match "type='signal',interface='org.vfiomap1.Manager'" >"$tmp/monitor.log" 2>&1 &
 monitor_pid=$!
 sleep 0.3
@@ -93,14 +136,15 @@ is "$out" "Hot-adding 0000:01:00.0 (IOMMU group 1) to win11: not needed, win11 a
         "vfiomapctl check-hotplug says the device is already there"
 is "$r" 11 "... with exit status 11, as for a hot-add that cannot be done"
 # managed='no' (or no managed=, which libvirt reads as no): libvirt leaves the device on its host driver, so
-# a VM whose own device is on e1000e cannot start; managed='yes' devices libvirt rebinds itself.
+# a VM whose own device is on nvme cannot start; managed='yes' devices libvirt rebinds itself. (The NVMe
+# drive: group 3's NIC has the direct region above, which no driver change fixes.)
 nic_xml() { # NAME MANAGED-ATTRIBUTE
         printf "<domain type='kvm'><name>%s</name><memory unit='GiB'>4</memory>" "$1"
         printf "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>"
         printf "<hostdev mode='subsystem' type='pci' %s><source>" "$2"
-        printf "<address domain='0x0000' bus='0x00' slot='0x1f' function='0x6'/></source></hostdev></devices></domain>"
+        printf "<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev></devices></domain>"
 }
-nic_error="Group 3 (0000:00:1f.6) is not viable for machine nic: 0000:00:1f.6 is bound to e1000e and its <hostdev> has managed='no'"
+nic_error="is not viable for machine nic: 0000:02:00.0 is bound to nvme and its <hostdev> has managed='no'"
 out=$(vcall Claim ss nic "$(nic_xml nic "managed='no'")" 2>&1)
 case $out in *"$nic_error"*) r=0 ;; *) r=1 ;; esac
 ok "Claim: a managed='no' device on a host driver is GroupNotViable naming device and driver" [ $r -eq 0 ]
@@ -112,11 +156,11 @@ nic_xml nic "managed='no'" >"$tmp/nic.xml"
 out=$("$VFIOMAPCTL" claim nic "$tmp/nic.xml" 2>&1)
 r=$?
 case $out in *"$nic_error"*) r2=0 ;; *) r2=1 ;; esac
-ok "vfiomapctl claim fails with that message" [ "$r:$r2" = 1:0 ]
+ok "vfiomapctl claim fails with that message and exit status 11 (the VM does not fit)" [ "$r:$r2" = 11:0 ]
 printf 'bus = %s\nruntime-dir = %s\n' "$DBUS_SYSTEM_BUS_ADDRESS" "$tmp/run" >"$tmp/hook.conf"
 out=$(VFIOMAP_HOOK_CONF="$tmp/hook.conf" "$VFIOMAPCTL" libvirt-hook -- nic prepare begin - <"$tmp/nic.xml" 2>&1)
 r=$?
-case $out in "vfiomap: $nic_error"*"vfiomapctl bind-vfio"*) r2=0 ;; *) r2=1 ;; esac
+case $out in "vfiomap: Group 2 "*"$nic_error"*"vfiomapctl bind-vfio"*) r2=0 ;; *) r2=1 ;; esac
 ok "the qemu hook stops the start at prepare with that message" [ "$r:$r2" = 1:0 ]
 [ $r2 -eq 0 ] || echo "# $out"
 ok "Claim: managed='yes' is claimed, libvirt rebinds the device" \

@@ -36,6 +36,67 @@ is "$?" 11 "error verdict: exit 11 (EXIT_VERDICT_ERROR)"
 ok "the error names the HT hole" grep -q 'amd-ht-hole' "$tmp/out"
 ok "the error names the blocking member" grep -q '0000:03:00.0 is bound to amdgpu' "$tmp/out"
 
+# The vCPU vendor follows the host under KVM, the model under TCG (QEMU's host_cpu_instance_init()).
+layout amd-server layout "$cases/amd-skylake-big.xml"
+ok "KVM: a named Intel model on the AMD host is AuthenticAMD" grep -q 'AuthenticAMD vCPU' "$tmp/out"
+ok "KVM: QEMU moves the RAM past the HT hole, no amd-ht-hole error" sh -c "! grep -q '^  error   amd-ht-hole' '$tmp/out'"
+ok "KVM: no advice to cut RAM" sh -c "! grep -q 'Give the guest at most' '$tmp/out'"
+sed "s/type='kvm'/type='qemu'/" "$cases/amd-skylake-big.xml" >"$tmp/skylake-tcg.xml"
+layout amd-server layout "$tmp/skylake-tcg.xml"
+ok "TCG: the same model keeps GenuineIntel" grep -q 'GenuineIntel vCPU' "$tmp/out"
+ok "TCG: the RAM crosses the HT hole" grep -q '^  error   amd-ht-hole' "$tmp/out"
+
+# A device's own BAR in guest RAM: its DMA there goes nowhere, it is not "routed to the other device".
+printf '%s\n' "<domain type='qemu'><name>big</name><memory unit='MiB'>501760</memory>" \
+        "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>" \
+        "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/></source></hostdev>" \
+        "</devices></domain>" >"$tmp/own-bar.xml"
+layout intel-client layout "$tmp/own-bar.xml"
+tr '\n' ' ' <"$tmp/out" | sed 's/  */ /g' >"$tmp/out1"
+ok "own BAR: the problem is reported" grep -q "0000:01:00.0's own BAR 1" "$tmp/out1"
+ok "own BAR: its message does not speak of another device" \
+        sh -c "! grep -q \"own BAR 1 (a DMA there never reaches the IOMMU): a DMA there is routed to the other device\" '$tmp/out1'"
+ok "own BAR: it says the DMA misses the guest's RAM" grep -q "own BAR 1 (a DMA there never reaches the IOMMU): the device's DMA there never reaches the guest's RAM" "$tmp/out1"
+ok "a peer's window is still routed to the other device" grep -q "prefetchable window of 0000:00:01.0 .* routed to the other device" "$tmp/out1"
+
+# ---- apply: the smallest set of changes, through libvirt's test driver (in process, no daemon) ----
+# node XML: the domains as libvirt's test:/// driver reads them.
+{ echo "<node>"; grep -v -e '^<!--' -e '-->$' "$cases/amd-gpu-big.xml"; echo "</node>"; } >"$tmp/node-amd.xml"
+LIBVIRT_DEFAULT_URI="test://$tmp/node-amd.xml" layout amd-server apply epyc-big-old --dry-run
+r=$?
+if grep -q 'neither a file nor a libvirt domain' "$tmp/err"; then
+        echo "# libvirt's test driver is not available: apply not checked"
+else
+        is "$r" 11 "apply: the exit status is the new verdict (the group stays not viable)"
+        ok "apply: the machine type changes" grep -q '^+ *<type arch="x86_64" machine="pc-q35-7.1">hvm</type>$' "$tmp/out"
+        ok "apply: the RAM does not: the new machine type alone moves it past the HT hole" \
+                sh -c "! grep -q '^[-+] *<memory' '$tmp/out'"
+        ok "apply: the RAM cut is named as not applied" \
+                grep -q '^Not applied, the changes above do without it: Give the guest at most 1010 GiB' "$tmp/out"
+        ok "apply: host changes are still listed" grep -q '^Not applied, needs a change on the host: Unbind 0000:03:00.0' "$tmp/out"
+        [ $? -eq 0 ] || sed 's/^/#   /' "$tmp/out" "$tmp/err"
+
+        # 490 GiB under TCG on intel-client: less RAM (below the GPU's own BAR) and, once that fits, the
+        # phys-bits limit make it ok; the 64-bit hole then needs no change.
+        cat >"$tmp/node-intel.xml" <<EOF
+<node><domain type='qemu'><name>big</name><memory unit='MiB'>501760</memory>
+<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='1' slot='0' function='0'/></source></hostdev>
+<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='1' slot='0' function='1'/></source></hostdev>
+</devices></domain></node>
+EOF
+        LIBVIRT_DEFAULT_URI="test://$tmp/node-intel.xml" layout intel-client --json=short apply big --dry-run
+        is "$?" 0 "apply big: the chosen changes make the verdict ok"
+        if command -v jq >/dev/null; then
+                is "$(jq -r '.applied | join(",")' "$tmp/out")" "reduce-memory,set-maxphysaddr" \
+                        "apply big: less RAM and the phys-bits limit"
+                is "$(jq -r '.new_verdict' "$tmp/out")" ok "apply big: new_verdict ok"
+                is "$(jq -r '[.not_applied[].action] | join(",")' "$tmp/out")" "set-pcihole64" \
+                        "apply big: the 64-bit hole's change is named as not applied"
+        fi
+        ok "apply big: the diff adds the phys-bits limit" grep -q 'maxphysaddr mode=\\"emulate\\" bits=\\"39\\"' "$tmp/out"
+fi
+
 # ---- standard input ----
 layout intel-client layout - <"$cases/intel-gpu.xml"
 is "$?" 0 "reads the domain XML from standard input"
@@ -68,6 +129,17 @@ layout amd-server --svg "$tmp/map.svg" layout "$cases/amd-gpu-big.xml"
 is "$?" 11 "--svg keeps the verdict's exit status"
 ok "--svg writes an SVG document" grep -q '</svg>' "$tmp/map.svg"
 ok "--svg still prints the report" grep -q '^Verdict: error' "$tmp/out"
+# The picture's header names the problems it has no room for, and no label lands on another.
+ok "--svg: the header counts the problems it does not name" grep -q '>+1 more</text>' "$tmp/map.svg"
+if command -v python3 >/dev/null; then
+        for h in amd-server intel-client; do
+                for f in "$cases/amd-gpu-big.xml" "$cases/intel-gpu.xml" "$tmp/own-bar.xml" "$top_srcdir/tests/layout/cases/intel-bar-above-39.xml"; do
+                        "$VFIOMAPCTL" --root "$tmp/$h" --svg "$tmp/labels-$h-${f##*/}.svg" layout "$f" >/dev/null 2>&1
+                done
+        done
+        ok "--svg: no two labels overlap, no conflict label on the hatching" \
+                python3 "$top_srcdir/tests/layout/check-svg-labels.py" "$tmp"/labels-*.svg
+fi
 if [ -n "${RSVG_CONVERT:-}" ] && [ -x "$RSVG_CONVERT" ]; then
         ok "rsvg-convert renders the SVG" "$RSVG_CONVERT" -o "$tmp/map.png" "$tmp/map.svg"
         ok "the picture is a PNG of a real size" sh -c '

@@ -103,6 +103,35 @@ static void test_defaults(void) {
         }
 }
 
+/* <domain type=> and the JSON "type": the accelerator decides a named model's vCPU vendor (layout.c). */
+#define X86_OS "<os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>"
+static void test_accel(void) {
+        static const struct {
+                const char *spec;
+                VmAccel accel;
+        } cases[] = {
+                { "<domain type='kvm'><name>d</name><memory>1</memory>" X86_OS "</domain>", VM_ACCEL_KVM },
+                { "<domain type='qemu'><name>d</name><memory>1</memory>" X86_OS "</domain>", VM_ACCEL_TCG },
+                { "<domain type='hvf'><name>d</name><memory>1</memory>" X86_OS "</domain>", VM_ACCEL_HVF },
+                { "<domain type='test'><name>d</name><memory>1</memory>" X86_OS "</domain>", VM_ACCEL_OTHER },
+                { "<domain><name>d</name><memory>1</memory>" X86_OS "</domain>", VM_ACCEL_KVM },
+                { "{\"machine\": \"q35\", \"memory\": 4096}", VM_ACCEL_KVM },
+                { "{\"machine\": \"q35\", \"memory\": 4096, \"type\": \"qemu\"}", VM_ACCEL_TCG },
+                { "{\"machine\": \"q35\", \"memory\": 4096, \"type\": \"hvf\"}", VM_ACCEL_HVF },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(vmspec_freep) VmSpec *s = NULL;
+                _cleanup_free_ char *error = NULL;
+                int r = vmspec_parse(cases[i].spec, strlen(cases[i].spec), &s, &error);
+
+                ok(r == 0 && s->accel == cases[i].accel, "accelerator %d of %s (%s)", (int) cases[i].accel,
+                   cases[i].spec, strna(error));
+        }
+        is_str(vm_accel_to_string(VM_ACCEL_TCG), "qemu", "TCG is libvirt's type='qemu'");
+        ok(!vm_accel_to_string(VM_ACCEL_OTHER), "other types have no name of their own");
+}
+
 static void test_units(void) {
         uint64_t v = 0;
 
@@ -269,6 +298,7 @@ static const BadCase bad[] = {
         { DOM("<os><type arch='aarch64' machine='pc-q35-7.2'>hvm</type></os>"), -EINVAL,
           "does not exist for architecture" },
         { DOM("<os><type arch='s390x' machine='virt'>hvm</type></os>"), -EINVAL, "'s390x' is not supported" },
+        { "<domain type=''><name>x</name><memory>4</memory>" OS "</domain>", -EINVAL, "<domain type=''>" },
         { DOM(OS "<cpu mode='bogus'/>"), -EINVAL, "<cpu mode='bogus'>" },
         { DOM(OS "<cpu><maxphysaddr mode='x'/></cpu>"), -EINVAL, "<cpu><maxphysaddr mode='x'>" },
         { DOM(OS "<cpu><maxphysaddr mode='emulate'/></cpu>"), -EINVAL, "attribute bits is missing" },
@@ -317,6 +347,8 @@ static const BadCase bad[] = {
         { "{\"machine\": \"q35\", \"memory\": true}", -EINVAL, "\"memory\" must be a number" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"cpu\": {\"mode\": \"fast\"}}", -EINVAL, "\"fast\"" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"cpu\": {\"vendor\": \"Intel\"}}", -EINVAL, "CPUID vendor" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"type\": \"tcg\"}", -EINVAL, "\"tcg\" is not a libvirt" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"type\": 1}", -EINVAL, "\"type\" must be a string" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"cpu\": {\"mode\": \"custom\"}}", -EINVAL, "needs \"cpu.model\"" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"cpu\": {\"phys_bits\": 20}}", -EINVAL, "outside 32..52" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"hostdevs\": [\"01:00\"]}", -EINVAL, "\"01:00\" is not a PCI" },
@@ -383,6 +415,7 @@ static void test_limits(void) {
 int main(void) {
         test_good_xml();
         test_defaults();
+        test_accel();
         test_units();
         test_machine_types();
         test_managed();
