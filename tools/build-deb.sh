@@ -15,10 +15,11 @@ command -v dpkg-buildpackage >/dev/null 2>&1 || {
         echo "build-deb.sh: dpkg-buildpackage not found (tools/install-deps.sh installs dpkg-dev and debhelper)" >&2
         exit 1
 }
-git -C "$src" rev-parse --git-dir >/dev/null 2>&1 || {
+# A tarball unpacked inside some other checkout must not package that one.
+if [ "$(git -C "$src" rev-parse --show-toplevel 2>/dev/null)" != "$(cd "$src" && pwd -P)" ]; then
         echo "build-deb.sh: $src is not a git checkout (the copy is made with git archive)" >&2
         exit 1
-}
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vfiomap-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
