@@ -1023,9 +1023,15 @@ static int check_ram(Builder *b, const Guest *g) {
                                                 ? "the device's DMA there never reaches the guest's RAM, silently"
                                         : e->kind == EXCLUSION_PEER_MMIO
                                                 ? "a DMA there is routed to the other device, silently"
+                                        /* The kernel's EINVAL is in QEMU's first line; the "= -N" of the
+                                         * vfio_dma_map() line that follows can be another errno, clobbered
+                                         * by that first error_report() (seen with QEMU 7.2 under libvirt:
+                                         * "= -2 (No such file or directory)", docs/SYSTEM-TEST.md). */
                                         : e->kind == EXCLUSION_IOMMU_WIDTH
-                                                ? "VFIO cannot map it (vfio_dma_map ... = -22)"
-                                                : "VFIO refuses to map it (vfio_dma_map ... = -22 Invalid argument)");
+                                                ? "VFIO cannot map it (QEMU: \"VFIO_MAP_DMA failed: Invalid "
+                                                  "argument\", then vfio_dma_map ... = -22)"
+                                                : "VFIO refuses to map it (QEMU: \"VFIO_MAP_DMA failed: Invalid "
+                                                  "argument\", then vfio_dma_map ... = -22)");
                         if (r < 0)
                                 return r;
                 }
