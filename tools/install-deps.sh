@@ -13,6 +13,6 @@ apt-get install -y -qq --no-install-recommends \
         qemu-system-x86 busybox-static cpio kmod socat xz-utils \
         libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
         clang libclang-rt-14-dev valgrind polkitd \
-        hyperfine strace \
+        hyperfine strace mmdebstrap \
         debhelper dh-autoreconf dpkg-dev lintian devscripts \
         >/dev/null

@@ -8,6 +8,9 @@ top_builddir=${top_builddir:-$PWD}
 export top_srcdir top_builddir
 
 vm_dir=$top_srcdir/tests/vm
+# The VM tests and the system tests (tests/system) boot one guest at a time between them.
+mkdir -p "$top_builddir/tests"
+export VFIOMAP_VM_BOOT_LOCK=${VFIOMAP_VM_BOOT_LOCK:-$top_builddir/tests/.vm-boot-lock}
 run_guest=$vm_dir/run-guest
 qmp=$vm_dir/qmp
 
