@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "host-json.h"
 #include "layout.h"
 #include "util.h"
 #include "vfiomapctl.h"
@@ -125,6 +126,17 @@ int verb_layout(int argc, char *argv[], Context *c) {
                 r = layout_report(l, stdout);
                 if (r < 0 || fflush(stdout) != 0)
                         return log_error_errno(r < 0 ? r : -errno, "Failed to write the report: %m");
+        }
+
+        /* What the model could not read weakens the verdict: say it, after the report, or on stderr when
+         * stdout carries JSON or SVG. */
+        {
+                _cleanup_(json_object_putp) json_object *state = host_to_json(h);
+                bool text = c->json == JSON_OFF && !(c->svg && streq(c->svg, "-"));
+
+                if (!state)
+                        return log_error_errno(ENOMEM, "%m");
+                print_host_warnings(state, text ? stdout : stderr);
         }
 
         return verdict_exit_status(l->verdict);

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "host.h"
@@ -50,6 +51,9 @@ enum {
         DESCRIBE_ALL = ~0U,
 };
 int context_describe_parts(Context *c, unsigned parts, json_object **ret);
+
+/* client/host-warnings.c: the warnings of a host document (proto/host-json.md), one per line. */
+void print_host_warnings(json_object *state, FILE *f);
 
 /* Prints j (consumed) according to c->json, followed by a newline. */
 int print_json(const Context *c, json_object *j);

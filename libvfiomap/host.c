@@ -263,6 +263,7 @@ static void device_load_group(const Reader *r, Device *d) {
 
         d->group = -1;
         k = read_link_name(r, d->syspath, "iommu_group", &name, &d->warnings);
+        d->group_known = k >= 0;
         if (k <= 0)
                 return;
         if (safe_atoi(name, &n) < 0 || n < 0)
@@ -324,11 +325,14 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
                 }
         }
 
-        if (read_hex_attr(r, d->syspath, "vendor", UINT16_MAX, &v, &d->warnings) >= 0)
+        d->vendor_known = read_hex_attr(r, d->syspath, "vendor", UINT16_MAX, &v, &d->warnings) >= 0;
+        if (d->vendor_known)
                 d->vendor = v;
-        if (read_hex_attr(r, d->syspath, "device", UINT16_MAX, &v, &d->warnings) >= 0)
+        d->device_known = read_hex_attr(r, d->syspath, "device", UINT16_MAX, &v, &d->warnings) >= 0;
+        if (d->device_known)
                 d->device = v;
-        if (read_hex_attr(r, d->syspath, "class", 0xffffff, &v, &d->warnings) >= 0)
+        d->class_known = read_hex_attr(r, d->syspath, "class", 0xffffff, &v, &d->warnings) >= 0;
+        if (d->class_known)
                 d->class = v;
         /* Subsystem ids are absent on some bridges; no warning for those. */
         if (path_join(p, sizeof(p), d->syspath, "subsystem_vendor") >= 0 &&
@@ -338,7 +342,9 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
             reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
                 d->subsystem_device = v;
 
-        (void) read_link_name(r, d->syspath, "driver", &d->driver, &d->warnings);
+        /* Absent means unbound; a link we cannot read means we do not know, which VFIO must not take for
+         * unbound. */
+        d->driver_known = read_link_name(r, d->syspath, "driver", &d->driver, &d->warnings) >= 0;
 
         /* A driver name (at most a page, as any attribute): read whole, kept only when set. */
         if (path_join(p, sizeof(p), d->syspath, "driver_override") >= 0) {
@@ -391,8 +397,10 @@ static void group_load_regions(const Reader *r, Group *g, const char *dir) {
                 return;
         k = read_text_attr(r, p, sbuf, sizeof(sbuf), &heap, &data, &size);
         buf = (char *) data; /* sbuf or heap, both ours: split into lines in place */
-        if (k == -ENOENT)
-                return; /* kernels before 4.11 */
+        if (k == -ENOENT) {
+                g->regions_known = true; /* kernels before 4.11: none we could be told of */
+                return;
+        }
         if (k < 0) {
                 warn(&g->warnings, "cannot read %s: %s; reserved regions unknown", p, strerror(-k));
                 return;
@@ -401,6 +409,7 @@ static void group_load_regions(const Reader *r, Group *g, const char *dir) {
                 warn(&g->warnings, "%s contains a NUL byte; reserved regions unknown", p);
                 return;
         }
+        g->regions_known = true;
         for (line = buf; line && *line; line = next) {
                 ResvRegion region;
 
@@ -923,6 +932,13 @@ static int device_link_unit(const Host *h, Device *d) {
 static void device_check_group(const Host *h, Device *d) {
         const Group *g;
 
+        /* An unreadable link: the group that lists the device is its group, as VFIO sees it. */
+        if (!d->group_known)
+                for (size_t i = 0; d->group < 0 && i < h->n_groups; i++)
+                        if (strv_contains(h->groups[i]->devices, d->address)) {
+                                d->group = h->groups[i]->number;
+                                d->group_known = true;
+                        }
         if (d->group < 0)
                 return;
         g = host_find_group(h, d->group);
@@ -1165,6 +1181,9 @@ static bool device_equal(const Device *a, const Device *b) {
         return streq(a->address, b->address) && streq_ptr(a->syspath, b->syspath) && a->vendor == b->vendor &&
                a->device == b->device && a->subsystem_vendor == b->subsystem_vendor &&
                a->subsystem_device == b->subsystem_device && a->class == b->class &&
+               a->vendor_known == b->vendor_known &&
+               a->device_known == b->device_known && a->class_known == b->class_known &&
+               a->driver_known == b->driver_known && a->group_known == b->group_known &&
                streq_ptr(a->driver, b->driver) && streq_ptr(a->driver_override, b->driver_override) &&
                a->group == b->group && streq_ptr(a->parent, b->parent) && streq_ptr(a->iommu, b->iommu) &&
                a->n_bars == b->n_bars && bars_equal(a->bars, b->bars, a->n_bars) &&
@@ -1178,6 +1197,7 @@ static bool device_equal(const Device *a, const Device *b) {
 
 static bool group_equal(const Group *a, const Group *b) {
         if (a->number != b->number || !streq_ptr(a->type, b->type) || !strv_equal(a->devices, b->devices) ||
+            a->regions_known != b->regions_known ||
             !strv_equal(a->warnings, b->warnings) || a->n_regions != b->n_regions)
                 return false;
         for (size_t i = 0; i < a->n_regions; i++)
