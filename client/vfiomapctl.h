@@ -52,7 +52,8 @@ enum {
 };
 int context_describe_parts(Context *c, unsigned parts, json_object **ret);
 
-/* client/host-warnings.c: the warnings of a host document (proto/host-json.md), one per line. */
+/* client/host-warnings.c: the warnings of a host document (proto/host-json.md), one per line, those that
+ * only privileges cure counted in one line. */
 void print_host_warnings(json_object *state, FILE *f);
 
 /* Prints j (consumed) according to c->json, followed by a newline. */

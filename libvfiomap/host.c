@@ -165,7 +165,7 @@ static void device_load_resource(const Reader *r, Device *d) {
          * than report a device without BARs. */
         if (used > 0 && zeroed == used) {
                 d->resource_zeroed = true;
-                warn(&d->warnings, "%s shows flags but zero ranges (read without privileges?): BARs unknown", p);
+                warn(&d->warnings, "%s shows flags but zero ranges " HOST_WARNING_HIDDEN_RANGES ": BARs unknown", p);
                 return;
         }
 
@@ -216,7 +216,7 @@ static void device_load_config(const Reader *r, Device *d) {
         d->config_size = size;
         if (d->config.acs == ACS_UNREADABLE)
                 warn(&d->warnings,
-                     "%s is readable only up to %zu bytes (reading it fully needs CAP_SYS_ADMIN): ACS unknown",
+                     "%s is readable only up to %zu bytes " HOST_WARNING_PARTIAL_CONFIG ": ACS unknown",
                      p, size);
 }
 
@@ -701,7 +701,7 @@ static void host_load_misc(const Reader *r, Host *h) {
                 if (k >= 0 && n_bad > 0)
                         warn(&h->warnings, "proc/iomem: %zu lines could not be parsed and were skipped", n_bad);
                 if (k >= 0 && h->iomem_zeroed)
-                        warn(&h->warnings, "proc/iomem shows only zero ranges (read without privileges?)");
+                        warn(&h->warnings, "proc/iomem shows only zero ranges " HOST_WARNING_HIDDEN_RANGES);
         } else if (k != -ENOENT)
                 warn(&h->warnings, "cannot read proc/iomem: %s", strerror(-k));
 }

@@ -17,6 +17,11 @@
 
 #include "sysfs-parse.h"
 
+/* Warnings that only privileges cure end with one of these, so that a client can count them in one line
+ * instead of printing one per file (a non-root reader gets two per device). */
+#define HOST_WARNING_PARTIAL_CONFIG "(reading it fully needs CAP_SYS_ADMIN)"
+#define HOST_WARNING_HIDDEN_RANGES "(read without privileges?)"
+
 typedef struct Bar {
         unsigned index; /* 0-5 BARs, 6 ROM, 7-12 SR-IOV BARs */
         uint64_t start, end, flags;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Unknown is shown as unknown: a copy of the intel-client sample whose files cannot be read, in ways that
 # stop root too (CI runs as root, and chmod 000 does not stop root): a regular file where a device directory
-# should be, a directory where reserved_regions should be, a group link to a group that is not there. TAP.
+# should be, a directory where reserved_regions should be, a group link to a group that is not there. And
+# the warnings a non-root reader gets for every device, counted in one line. TAP.
 set -u
 . "$top_srcdir/tests/lib.sh"
 
@@ -85,5 +86,20 @@ ok "no group directories: says the devices name groups" grep -q 'devices name IO
 # A tree whose devices name no group at all still gets the hint.
 "$ctl" --root "$hosts/no-iommu" groups >"$tmp/out" 2>"$tmp/err"
 ok "no IOMMU: the hint stays" grep -q 'IOMMU is off or absent' "$tmp/out"
+
+# ---- a non-root reader's warnings: one line, not two per device ----
+"$ctl" --root "$hosts/nonroot-view" devices >"$tmp/out"
+n_dev=$(jq length <<EOF
+$("$ctl" --root "$hosts/nonroot-view" devices --json=short)
+EOF
+)
+is "$(grep -c '^warning' "$tmp/out")" 1 "non-root view: one warning line"
+ok "non-root view: it counts the files and devices" \
+        grep -q "^warning: 15 files need root: config space beyond 64 bytes of 7 devices (ACS unknown), the BAR and window ranges of 7 devices, the ranges of /proc/iomem" "$tmp/out"
+ok "non-root view: the JSON still lists every warning" \
+        test "$("$ctl" --root "$hosts/nonroot-view" devices --json=short | jq '[.[].warnings[]] | length')" -eq 14
+ok "non-root view: $n_dev devices listed" grep -q "^$n_dev devices listed" "$tmp/out"
+"$ctl" --root "$hosts/nonroot-view" device 00:02.0 >"$tmp/out"
+ok "non-root view: one device shows its own warnings in full" grep -q 'CAP_SYS_ADMIN' "$tmp/out"
 
 done_testing
