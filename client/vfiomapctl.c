@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 #include "host-json.h"
 #include "util.h"
@@ -34,6 +35,51 @@ void log_warning(const char *format, ...) {
         va_start(ap, format);
         log_va("warning: ", format, ap);
         va_end(ap);
+}
+
+static bool root_has(const char *root, const char *relpath) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        return asprintf_safe(&p, "%s/%s", root, relpath) >= 0 && stat(p, &st) >= 0 && S_ISDIR(st.st_mode);
+}
+
+/* --root names the directory holding sys/, proc/ and dev/. An empty directory or
+ * the sys/ directory itself would otherwise read as a host without PCI devices or IOMMU, which is a wrong
+ * answer, not a missing one. */
+static int context_prepare_root(Context *c) {
+        _cleanup_free_ char *parent = NULL;
+        struct stat st;
+        char *slash;
+
+        if (!c->root)
+                return 0;
+        if (stat(c->root, &st) < 0)
+                return log_error_errno(errno, "Failed to read the host model from %s: %m", c->root);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "--root=%s is not a directory.", c->root);
+
+        /* A host without PCI (some arm64 boards) still has sys/bus; only a tree without it is no sysfs. */
+        if (root_has(c->root, "sys/bus/pci") || root_has(c->root, "sys/bus"))
+                return 0;
+        if (root_has(c->root, "bus/pci") && root_has(c->root, "kernel")) {
+                /* The parent as a path the user can type: "host/sys/" -> "host", "sys" -> ".". */
+                parent = strdup(c->root);
+                if (!parent)
+                        return log_error_errno(ENOMEM, "%m");
+                while ((slash = strrchr(parent, '/')) && slash[1] == 0 && slash != parent)
+                        *slash = 0;
+                slash = strrchr(parent, '/');
+                if (slash == parent)
+                        parent[1] = 0;
+                else if (slash)
+                        *slash = 0;
+                return log_error_errno(ENOENT, "%s is a sysfs tree itself, not the root above one: use --root=%s.",
+                                       c->root, slash ? parent : ".");
+        }
+        return log_error_errno(ENOENT, "%s holds no sysfs: there is no %s/sys/bus/pci. --root takes the directory "
+                               "that holds sys/, proc/ and dev/ (/, a sample host, or a snapshot).", c->root,
+                               c->root);
 }
 
 int context_load_host(Context *c, Host **ret) {
@@ -237,6 +283,10 @@ int main(int argc, char *argv[]) {
         k = parse_argv(argc, argv, &c);
         if (k <= 0)
                 return k < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        k = context_prepare_root(&c);
+        if (k < 0)
+                return EXIT_FAILURE;
 
         argc -= optind;
         argv += optind;
