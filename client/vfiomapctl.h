@@ -52,6 +52,10 @@ enum {
 };
 int context_describe_parts(Context *c, unsigned parts, json_object **ret);
 
+/* client/root-archive.c: unpacks a --root archive into a private temporary directory, removed at exit and
+ * on SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE. Logs. */
+int root_archive_unpack(const char *archive, const char **ret_dir);
+
 /* client/host-warnings.c: the warnings of a host document (proto/host-json.md), one per line, those that
  * only privileges cure counted in one line. */
 void print_host_warnings(json_object *state, FILE *f);
