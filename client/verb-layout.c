@@ -60,6 +60,13 @@ static int write_svg(const char *path, const char *svg) {
         return 0;
 }
 
+/* An argument that can only be a file: a path, or a name ending the way domain descriptions do. Such a
+ * name that does not exist is a missing file to report as one, not a libvirt domain to ask for (whose
+ * connection error would hide the typo). */
+static bool names_file(const char *arg) {
+        return strchr(arg, '/') || endswith(arg, ".xml") || endswith(arg, ".json");
+}
+
 static int verdict_exit_status(Verdict v) {
         switch (v) {
         case VERDICT_OK: return EXIT_SUCCESS;
@@ -78,11 +85,15 @@ int verb_layout(int argc, char *argv[], Context *c) {
         int r;
 
         r = read_input(path, &input, &size);
-        if (r == -ENOENT && !strchr(path, '/')) {
-                /* Not a file: a libvirt domain of that name, as libvirt has it now (live when it runs). */
-                r = libvirt_domain_xml(path, 0, &input);
+        if (r == -ENOENT && !names_file(path)) {
+                _cleanup_free_ char *why = NULL;
+
+                /* Not a file: a libvirt domain of that name, as libvirt has it now (live when it runs). When
+                 * that fails too, both lookups are the answer: the user may have meant either. */
+                r = libvirt_domain_xml_error(path, 0, &input, &why);
                 if (r < 0)
-                        return r;
+                        return log_error_errno(r, "%s is neither a file (no such file here) nor a libvirt "
+                                               "domain (%s).", path, why ?: strerror(-r));
                 size = strlen(input);
         } else if (r == -EFBIG)
                 return log_error_errno(r, "%s is larger than %u bytes; that is no VM description.",

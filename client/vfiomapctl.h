@@ -90,6 +90,9 @@ int read_input(const char *path, char **ret, size_t *ret_size);
 /* client/libvirt-domain.c: the domain XML of a libvirt domain, through $LIBVIRT_DEFAULT_URI or
  * qemu:///system; flags as for virDomainGetXMLDesc(). Logs. Never called by the qemu hook. */
 int libvirt_domain_xml(const char *name, unsigned flags, char **ret);
+/* The same without logging: on failure *ret_error (freed by the caller, may stay NULL) says why. -ENOENT:
+ * libvirt has no such domain; -ECONNREFUSED: libvirt could not be reached. */
+int libvirt_domain_xml_error(const char *name, unsigned flags, char **ret, char **ret_error);
 int libvirt_domain_define(const char *xml);
 
 /* Verbs, one file per family. */
