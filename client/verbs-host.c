@@ -58,6 +58,21 @@ static const char *format_id(json_object *d, char buf[static 32]) {
         return buf;
 }
 
+/* "Intel Corporation AlderLake-S GT1" as lspci prints it, "Intel Corporation Device 4680" when pci.ids
+ * knows only the vendor, NULL when it knows neither (or there is no pci.ids). */
+static char *format_name(json_object *d) {
+        const char *vendor = jstr(d, "vendor_name"), *device = jstr(d, "device_name");
+        char *s = NULL;
+
+        if (!vendor && !device)
+                return NULL;
+        if (device)
+                (void) asprintf_safe(&s, "%s %s", vendor ?: "", device);
+        else
+                (void) asprintf_safe(&s, "%s Device %s", vendor, id_or_unknown(d, "device"));
+        return s;
+}
+
 /* A device whose driver link could not be read has an unknown driver, not none. Documents from a daemon
  * that predates driver_known have no such key: their driver is as known as it says. */
 static bool driver_known(json_object *d) {
@@ -80,20 +95,23 @@ int verb_devices(int argc, char *argv[], Context *c) {
         k = context_describe_parts(c, c->json ? DESCRIBE_DEVICES : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
+        devices = jget(state, "devices");
+        annotate_pci_names(c, devices);
         if (c->json)
                 return print_member(c, state, "devices");
 
-        devices = jget(state, "devices");
-        t = table_new("ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", NULL);
+        t = table_new("ADDRESS", "ID", "REV", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", "NAME", NULL);
         if (!t)
                 return log_error_errno(ENOMEM, "%m");
+        table_set_shrinkable(t, 8);
         for (size_t i = 0; i < jlen(devices); i++) {
                 json_object *d = jidx(devices, i);
+                _cleanup_free_ char *name = format_name(d);
                 char id[32], group[24];
 
-                if (table_add_row(t, jstr(d, "address"), format_id(d, id), id_or_unknown(d, "class"),
-                                  driver_known(d) ? jstr(d, "driver") : "unknown", jnum(d, "group", group),
-                                  jstr(d, "iommu"), jstr(d, "parent")) < 0)
+                if (table_add_row(t, jstr(d, "address"), format_id(d, id), hex_digits(jstr(d, "revision")),
+                                  id_or_unknown(d, "class"), driver_known(d) ? jstr(d, "driver") : "unknown",
+                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent"), name) < 0)
                         return log_error_errno(ENOMEM, "%m");
         }
         if (table_rows(t) > 0)
@@ -156,12 +174,27 @@ int verb_device(int argc, char *argv[], Context *c) {
         d = find_device(state, argv[1]);
         if (!d)
                 return log_error_errno(ENODEV, "No PCI device %s on this host.", argv[1]);
+        {
+                _cleanup_(json_object_putp) json_object *one = json_object_new_array();
+
+                /* Names for this device only: pci.ids is scanned for the ids asked. */
+                if (one && json_object_array_add(one, json_object_get(d)) == 0)
+                        annotate_pci_names(c, one);
+        }
         if (c->json)
                 return print_json(c, json_object_get(d));
 
         printf("%s\n", jstr(d, "address"));
-        printf("           ID: %s:%s (subsystem %s:%s)\n", id_or_unknown(d, "vendor"), id_or_unknown(d, "device"),
+        {
+                _cleanup_free_ char *name = format_name(d);
+                if (name)
+                        printf("         Name: %s\n", name);
+        }
+        printf("           ID: %s:%s (subsystem %s:%s)", id_or_unknown(d, "vendor"), id_or_unknown(d, "device"),
                strna(hex_digits(jstr(d, "subsystem_vendor"))), strna(hex_digits(jstr(d, "subsystem_device"))));
+        if (jstr(d, "revision"))
+                printf(", rev %s", hex_digits(jstr(d, "revision")));
+        printf("\n");
         printf("        Class: %s\n", id_or_unknown(d, "class"));
         printf("       Driver: %s", !driver_known(d) ? "(unknown: the driver link is unreadable)"
                                                      : jstr(d, "driver") ?: "(none)");

@@ -56,6 +56,11 @@ int context_describe_parts(Context *c, unsigned parts, json_object **ret);
  * on SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE. Logs. */
 int root_archive_unpack(const char *archive, const char **ret_dir);
 
+/* client/pci-names.c: adds "vendor_name" and "device_name" from pci.ids (under --root the tree's own
+ * usr/share/misc/pci.ids or usr/share/hwdata/pci.ids when present, else this host's) to each device
+ * object of the array whose ids it knows. Without pci.ids nothing is added. */
+void annotate_pci_names(const Context *c, json_object *devices);
+
 /* client/host-warnings.c: the warnings of a host document (proto/host-json.md), one per line, those that
  * only privileges cure counted in one line. */
 void print_host_warnings(json_object *state, FILE *f);

@@ -82,6 +82,7 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "subsystem_vendor", json_hex(d->subsystem_vendor, 4));
         ADD(o, "subsystem_device", json_hex(d->subsystem_device, 4));
         ADD(o, "class", d->class_known ? json_hex(d->class, 6) : NULL);
+        ADD(o, "revision", d->revision >= 0 ? json_hex(d->revision, 2) : NULL);
         ADD(o, "driver", json_string_or_null(d->driver));
         ADD(o, "driver_known", json_object_new_boolean(d->driver_known));
         ADD(o, "driver_override", json_string_or_null(d->driver_override));

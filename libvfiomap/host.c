@@ -285,6 +285,7 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         d->group = -1;
         d->numa_node = -1;
         d->sriov_numvfs = -1;
+        d->revision = -1;
         if (pci_address_parse(address, &d->addr) < 0) {
                 warn(host_warnings, "sys/bus/pci/devices/%s: not a PCI address, ignored", address);
                 return -EINVAL;
@@ -334,6 +335,10 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         d->class_known = read_hex_attr(r, d->syspath, "class", 0xffffff, &v, &d->warnings) >= 0;
         if (d->class_known)
                 d->class = v;
+        /* "revision" exists since Linux 2.6.23 (drivers/pci/pci-sysfs.c); it is shown, never relied on. */
+        if (path_join(p, sizeof(p), d->syspath, "revision") >= 0 &&
+            reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT8_MAX)
+                d->revision = v;
         /* Subsystem ids are absent on some bridges; no warning for those. */
         if (path_join(p, sizeof(p), d->syspath, "subsystem_vendor") >= 0 &&
             reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
@@ -1181,7 +1186,7 @@ static bool device_equal(const Device *a, const Device *b) {
         return streq(a->address, b->address) && streq_ptr(a->syspath, b->syspath) && a->vendor == b->vendor &&
                a->device == b->device && a->subsystem_vendor == b->subsystem_vendor &&
                a->subsystem_device == b->subsystem_device && a->class == b->class &&
-               a->vendor_known == b->vendor_known &&
+               a->revision == b->revision && a->vendor_known == b->vendor_known &&
                a->device_known == b->device_known && a->class_known == b->class_known &&
                a->driver_known == b->driver_known && a->group_known == b->group_known &&
                streq_ptr(a->driver, b->driver) && streq_ptr(a->driver_override, b->driver_override) &&

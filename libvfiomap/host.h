@@ -51,6 +51,7 @@ typedef struct Device {
         char *syspath;          /* relative to the root: "sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0" */
         uint16_t vendor, device, subsystem_vendor, subsystem_device;
         uint32_t class;
+        int revision;           /* the "revision" file, -1 when unknown */
         /* Whether the files were read: an unreadable device directory must not look like a device 0000:0000
          * of class 0 without a driver, which VFIO would accept. */
         bool vendor_known, device_known, class_known;

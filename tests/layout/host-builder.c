@@ -52,6 +52,7 @@ Device *hb_device(Host *h, const char *address, uint32_t class, PcieType type, c
         d->syspath = check(strdup("sys/devices/in-memory"));
         d->class = class;
         d->vendor_known = d->device_known = d->class_known = d->driver_known = d->group_known = true;
+        d->revision = -1;
         d->config_read = true;
         d->config_size = 4096;
         d->config.class = class;

@@ -581,6 +581,7 @@ static void test_unknown_facts(void) {
         ok(!d->vendor_known && !d->device_known && !d->class_known, "unknown: ids and class unknown");
         ok(!d->driver_known, "unknown: driver unknown, not unbound");
         is_int(d->group, 1, "unknown: group taken from the group that lists it");
+        ok(d->revision < 0, "unknown: revision unknown");
 
         dj = device_to_json(h, d);
         ok(jnull(dj, "vendor") && jnull(dj, "device") && jnull(dj, "class"), "unknown: null ids in JSON");
