@@ -326,7 +326,19 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
                 }
         }
 
-        d->vendor_known = read_hex_attr(r, d->syspath, "vendor", UINT16_MAX, &v, &d->warnings) >= 0;
+        k = read_hex_attr(r, d->syspath, "vendor", UINT16_MAX, &v, &d->warnings);
+        if (k == -ENOTDIR) {
+                /* The device "directory" is something else (a damaged tree or snapshot): every attribute and
+                 * link below would fail alike, so say it once. Everything stays unknown, nothing is taken
+                 * for absent. */
+                strv_free(d->warnings);
+                d->warnings = NULL;
+                warn(&d->warnings, "%s is not a directory: ids, class, driver, IOMMU group, BARs and config "
+                     "space unknown", d->syspath);
+                *ret = TAKE_PTR(d);
+                return 0;
+        }
+        d->vendor_known = k >= 0;
         if (d->vendor_known)
                 d->vendor = v;
         d->device_known = read_hex_attr(r, d->syspath, "device", UINT16_MAX, &v, &d->warnings) >= 0;

@@ -31,6 +31,9 @@ is "$(jq -c '.[] | select(.address == "0000:01:00.0") | [.vendor, .driver_known]
 "$ctl" --root "$root" devices >"$tmp/out"
 ok "devices table: unknown id, class and driver" grep -Eq '^0000:01:00.1 +unknown +- +unknown +unknown ' "$tmp/out"
 ok "devices table: never 0000:0000" sh -c "! grep -q '0000:0000' '$tmp/out'"
+is "$(grep -c '^warning: device 0000:01:00.1: ' "$tmp/out")" 1 "unreadable device: one warning, not one per file"
+ok "unreadable device: the warning says what is unknown" \
+        grep -q '0000:01:00.1 is not a directory: ids, class, driver, IOMMU group, BARs and config space unknown' "$tmp/out"
 
 is "$("$ctl" --root "$root" groups --json=short | jq -c '.[] | select(.group == 2) | .viable')" null \
         "group of the unreadable device: viable is null"

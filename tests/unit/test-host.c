@@ -580,6 +580,8 @@ static void test_unknown_facts(void) {
                 return;
         ok(!d->vendor_known && !d->device_known && !d->class_known, "unknown: ids and class unknown");
         ok(!d->driver_known, "unknown: driver unknown, not unbound");
+        ok(strv_length(d->warnings) == 1 && strstr(d->warnings[0], "is not a directory"),
+           "unknown: one warning for the whole directory, not one per file");
         is_int(d->group, 1, "unknown: group taken from the group that lists it");
         ok(d->revision < 0, "unknown: revision unknown");
 
