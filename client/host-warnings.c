@@ -51,11 +51,12 @@ static void print_root_summary(FILE *f, const RootCount *c) {
 
         if (c->files == 0)
                 return;
-        fprintf(f, "warning: %zu file%s need%s root:", c->files, c->files == 1 ? "" : "s", c->files == 1 ? "s" : "");
+        fprintf(f, "warning: %zu file%s need%s root:", c->files, c->files == 1 ? "" : "s",
+                c->files == 1 ? "s" : "");
         if (c->config_devices > 0) {
                 if (c->config_bytes != SIZE_MAX)
-                        fprintf(f, " config space beyond %zu bytes of %zu device%s (ACS unknown)", c->config_bytes,
-                                c->config_devices, c->config_devices == 1 ? "" : "s");
+                        fprintf(f, " config space beyond %zu bytes of %zu device%s (ACS unknown)",
+                                c->config_bytes, c->config_devices, c->config_devices == 1 ? "" : "s");
                 else
                         fprintf(f, " the full config space of %zu device%s (ACS unknown)", c->config_devices,
                                 c->config_devices == 1 ? "" : "s");
@@ -71,7 +72,8 @@ static void print_root_summary(FILE *f, const RootCount *c) {
         fprintf(f, "; run as root (or ask vfiomapd) for the full view.\n");
 }
 
-static void print_object_warnings(FILE *f, RootCount *c, const char *what, const char *name, json_object *o) {
+static void print_object_warnings(FILE *f, RootCount *c, const char *what, const char *name,
+                                  json_object *o) {
         json_object *w = jget(o, "warnings");
 
         for (size_t i = 0; i < jlen(w); i++) {

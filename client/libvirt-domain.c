@@ -70,7 +70,8 @@ int libvirt_domain_xml(const char *name, unsigned flags, char **ret) {
 
         k = libvirt_domain_xml_error(name, flags, ret, &error);
         if (k == -ENOENT)
-                return log_error_errno(k, "%s is neither a file nor a libvirt domain: %s", name, strna(error));
+                return log_error_errno(k, "%s is neither a file nor a libvirt domain: %s", name,
+                                       strna(error));
         if (k < 0)
                 return log_error_errno(k, "%s", error ?: "Failed to ask libvirt: out of memory");
         return 0;

@@ -110,9 +110,11 @@ void annotate_pci_names(const Context *c, json_object *devices) {
                 json_object *d = jidx(devices, i);
 
                 if (names[i].vendor_name && jstr(d, "vendor"))
-                        (void) json_object_object_add(d, "vendor_name", json_object_new_string(names[i].vendor_name));
+                        (void) json_object_object_add(d, "vendor_name",
+                                                      json_object_new_string(names[i].vendor_name));
                 if (names[i].device_name && jstr(d, "device"))
-                        (void) json_object_object_add(d, "device_name", json_object_new_string(names[i].device_name));
+                        (void) json_object_object_add(d, "device_name",
+                                                      json_object_new_string(names[i].device_name));
         }
         pci_ids_names_done(names, n);
 }

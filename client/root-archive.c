@@ -234,8 +234,8 @@ int root_archive_unpack(const char *archive, const char **ret_dir) {
 
         {
                 char *extract_argv[] = { (char *) "tar", (char *) "-xf", (char *) archive, (char *) "-C",
-                                         archive_dir, (char *) "--no-same-owner", (char *) "--no-same-permissions",
-                                         NULL };
+                                         archive_dir, (char *) "--no-same-owner",
+                                         (char *) "--no-same-permissions", NULL };
 
                 k = run_tar(extract_argv, NULL);
         }

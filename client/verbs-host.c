@@ -190,8 +190,9 @@ int verb_device(int argc, char *argv[], Context *c) {
                 if (name)
                         printf("         Name: %s\n", name);
         }
-        printf("           ID: %s:%s (subsystem %s:%s)", id_or_unknown(d, "vendor"), id_or_unknown(d, "device"),
-               strna(hex_digits(jstr(d, "subsystem_vendor"))), strna(hex_digits(jstr(d, "subsystem_device"))));
+        printf("           ID: %s:%s (subsystem %s:%s)", id_or_unknown(d, "vendor"),
+               id_or_unknown(d, "device"), strna(hex_digits(jstr(d, "subsystem_vendor"))),
+               strna(hex_digits(jstr(d, "subsystem_device"))));
         if (jstr(d, "revision"))
                 printf(", rev %s", hex_digits(jstr(d, "revision")));
         printf("\n");

@@ -84,13 +84,16 @@ static int context_prepare_root(Context *c) {
                         parent[1] = 0;
                 else if (slash)
                         *slash = 0;
-                return log_error_errno(ENOENT, "%s is a sysfs tree itself, not the root above one: use --root=%s.",
+                return log_error_errno(ENOENT,
+                                       "%s is a sysfs tree itself, not the root above one: use --root=%s.",
                                        c->root, slash ? parent : ".");
         }
         if (given != c->root)
-                return log_error_errno(ENOENT, "%s holds no sysfs: there is no sys/bus/pci in it. A snapshot "
+                return log_error_errno(ENOENT,
+                                       "%s holds no sysfs: there is no sys/bus/pci in it. A snapshot "
                                        "archive holds sys/, proc/ and dev/ at its top.", given);
-        return log_error_errno(ENOENT, "%s holds no sysfs: there is no %s/sys/bus/pci. --root takes the directory "
+        return log_error_errno(ENOENT,
+                               "%s holds no sysfs: there is no %s/sys/bus/pci. --root takes the directory "
                                "that holds sys/, proc/ and dev/ (/, a sample host, or a snapshot).", c->root,
                                c->root);
 }

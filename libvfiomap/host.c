@@ -165,7 +165,8 @@ static void device_load_resource(const Reader *r, Device *d) {
          * than report a device without BARs. */
         if (used > 0 && zeroed == used) {
                 d->resource_zeroed = true;
-                warn(&d->warnings, "%s shows flags but zero ranges " HOST_WARNING_HIDDEN_RANGES ": BARs unknown", p);
+                warn(&d->warnings, "%s shows flags but zero ranges " HOST_WARNING_HIDDEN_RANGES ": BARs unknown",
+                     p);
                 return;
         }
 

@@ -87,7 +87,7 @@ typedef struct Group {
         char **devices;         /* member addresses, sorted */
         ResvRegion *regions;
         size_t n_regions;
-        bool regions_known;     /* false when reserved_regions exists but could not be read: regions unknown */
+        bool regions_known;     /* false when reserved_regions exists but could not be read */
         char **warnings;
 } Group;
 

@@ -206,7 +206,8 @@ int pci_ids_lookup(const char *buf, size_t size, PciIdsName *names, size_t n) {
                         bad++;
                         continue;
                 }
-                for (size_t i = vendor_first; i < n && sorted[i]->vendor == sorted[vendor_first]->vendor; i++)
+                for (size_t i = vendor_first; i < n && sorted[i]->vendor == sorted[vendor_first]->vendor;
+                     i++)
                         if (sorted[i]->device == id && !sorted[i]->device_name) {
                                 sorted[i]->device_name = name_dup(name, name_len);
                                 if (!sorted[i]->device_name)

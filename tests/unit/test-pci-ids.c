@@ -107,7 +107,8 @@ static void test_bad_inputs(void) {
         is_int(LOOKUP(big, longn), 0, "long: not malformed");
         ok(longn[0].vendor_name && strlen(longn[0].vendor_name) == PCI_IDS_NAME_MAX,
            "long: cut to PCI_IDS_NAME_MAX bytes");
-        ok(longn[0].vendor_name && memcmp(longn[0].vendor_name + 190, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10) == 0,
+        ok(longn[0].vendor_name &&
+                   memcmp(longn[0].vendor_name + 190, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10) == 0,
            "long: whole characters only");
         pci_ids_names_done(longn, ELEMENTSOF(longn));
 
