@@ -21,46 +21,40 @@ static const char *uri(void) {
         return isempty(e) ? "qemu:///system" : e;
 }
 
-static virConnectPtr connect_libvirt(bool read_only) {
+static virConnectPtr connect_libvirt(bool read_only, char **ret_error) {
         virConnectPtr conn;
 
         virSetErrorFunc(NULL, ignore_error);
         conn = read_only ? virConnectOpenReadOnly(uri()) : virConnectOpen(uri());
-        if (!conn)
-                log_error_errno(
-                        ECONNREFUSED,
-                        "Failed to connect to libvirt at %s: %s",
-                        uri(),
-                        virGetLastErrorMessage());
+        if (!conn && ret_error)
+                (void) asprintf_safe(ret_error, "Failed to connect to libvirt at %s: %s", uri(),
+                                     virGetLastErrorMessage());
         return conn;
 }
 
-int libvirt_domain_xml(const char *name, unsigned flags, char **ret) {
+int libvirt_domain_xml_error(const char *name, unsigned flags, char **ret, char **ret_error) {
         virConnectPtr conn;
         virDomainPtr dom;
         char *xml = NULL;
         int k = 0;
 
+        *ret_error = NULL;
         /* Secrets (VIR_DOMAIN_XML_SECURE) are only for read-write connections. */
-        conn = connect_libvirt(!(flags & VIR_DOMAIN_XML_SECURE));
+        conn = connect_libvirt(!(flags & VIR_DOMAIN_XML_SECURE), ret_error);
         if (!conn)
                 return -ECONNREFUSED;
         dom = virDomainLookupByName(conn, name);
-        if (!dom)
-                k = log_error_errno(
-                        ENOENT,
-                        "%s is neither a file nor a libvirt domain at %s: %s",
-                        name,
-                        uri(),
-                        virGetLastErrorMessage());
-        else {
+        if (!dom) {
+                (void) asprintf_safe(ret_error, "libvirt at %s has no domain %s: %s", uri(), name,
+                                     virGetLastErrorMessage());
+                k = -ENOENT;
+        } else {
                 xml = virDomainGetXMLDesc(dom, flags);
-                if (!xml)
-                        k = log_error_errno(
-                                EIO,
-                                "Failed to read the XML of domain %s: %s",
-                                name,
-                                virGetLastErrorMessage());
+                if (!xml) {
+                        (void) asprintf_safe(ret_error, "Failed to read the XML of domain %s: %s", name,
+                                             virGetLastErrorMessage());
+                        k = -EIO;
+                }
                 virDomainFree(dom);
         }
         virConnectClose(conn);
@@ -70,14 +64,28 @@ int libvirt_domain_xml(const char *name, unsigned flags, char **ret) {
         return 0;
 }
 
+int libvirt_domain_xml(const char *name, unsigned flags, char **ret) {
+        _cleanup_free_ char *error = NULL;
+        int k;
+
+        k = libvirt_domain_xml_error(name, flags, ret, &error);
+        if (k == -ENOENT)
+                return log_error_errno(k, "%s is neither a file nor a libvirt domain: %s", name,
+                                       strna(error));
+        if (k < 0)
+                return log_error_errno(k, "%s", error ?: "Failed to ask libvirt: out of memory");
+        return 0;
+}
+
 int libvirt_domain_define(const char *xml) {
+        _cleanup_free_ char *error = NULL;
         virConnectPtr conn;
         virDomainPtr dom;
         int k = 0;
 
-        conn = connect_libvirt(false);
+        conn = connect_libvirt(false, &error);
         if (!conn)
-                return -ECONNREFUSED;
+                return log_error_errno(ECONNREFUSED, "%s", error ?: "Failed to connect to libvirt");
         /* Validation against libvirt's schema: a recommendation this libvirt does not know (maxphysaddr
          * needs 8.7, its limit 9.3) is refused here rather than dropped silently. */
         dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);

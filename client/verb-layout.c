@@ -10,6 +10,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "host-json.h"
 #include "json-util.h"
 #include "layout.h"
 #include "util.h"
@@ -60,6 +61,13 @@ static int write_svg(const char *path, const char *svg) {
         if (fputs(svg, f) < 0 || fflush(f) != 0)
                 return errno > 0 ? -errno : -EIO;
         return 0;
+}
+
+/* An argument that can only be a file: a path, or a name ending the way domain descriptions do. Such a
+ * name that does not exist is a missing file to report as one, not a libvirt domain to ask for (whose
+ * connection error would hide the typo). */
+static bool names_file(const char *arg) {
+        return strchr(arg, '/') || endswith(arg, ".xml") || endswith(arg, ".json");
 }
 
 static int verdict_exit_status(Verdict v) {
@@ -150,11 +158,15 @@ int verb_layout(int argc, char *argv[], Context *c) {
         int r;
 
         r = read_input(path, &input, &size);
-        if (r == -ENOENT && !strchr(path, '/')) {
-                /* Not a file: a libvirt domain of that name, as libvirt has it now (live when it runs). */
-                r = libvirt_domain_xml(path, 0, &input);
+        if (r == -ENOENT && !names_file(path)) {
+                _cleanup_free_ char *why = NULL;
+
+                /* Not a file: a libvirt domain of that name, as libvirt has it now (live when it runs). When
+                 * that fails too, both lookups are the answer: the user may have meant either. */
+                r = libvirt_domain_xml_error(path, 0, &input, &why);
                 if (r < 0)
-                        return r;
+                        return log_error_errno(r, "%s is neither a file (no such file here) nor a libvirt "
+                                               "domain (%s).", path, why ?: strerror(-r));
                 size = strlen(input);
         } else if (r == -EFBIG)
                 return log_error_errno(r, "%s is larger than %u bytes; that is no VM description.",
@@ -206,6 +218,17 @@ int verb_layout(int argc, char *argv[], Context *c) {
                 r = layout_report(l, stdout);
                 if (r < 0 || fflush(stdout) != 0)
                         return log_error_errno(r < 0 ? r : -errno, "Failed to write the report: %m");
+        }
+
+        /* What the model could not read weakens the verdict: say it, after the report, or on stderr when
+         * stdout carries JSON or SVG. */
+        {
+                _cleanup_(json_object_putp) json_object *state = host_to_json(h);
+                bool text = c->json == JSON_OFF && !(c->svg && streq(c->svg, "-"));
+
+                if (!state)
+                        return log_error_errno(ENOMEM, "%m");
+                print_host_warnings(state, text ? stdout : stderr);
         }
 
         return verdict_exit_status(l->verdict);

@@ -30,23 +30,6 @@ static void print_object_warnings(const char *what, const char *name, json_objec
                 printf("warning: %s %s: %s\n", what, name, json_object_get_string(jidx(w, i)));
 }
 
-static void print_all_warnings(json_object *state) {
-        json_object *w = jget(state, "warnings"), *a;
-        char buf[24];
-
-        for (size_t i = 0; i < jlen(w); i++)
-                printf("warning: %s\n", json_object_get_string(jidx(w, i)));
-        a = jget(state, "devices");
-        for (size_t i = 0; i < jlen(a); i++)
-                print_object_warnings("device", jstr(jidx(a, i), "address"), jidx(a, i));
-        a = jget(state, "groups");
-        for (size_t i = 0; i < jlen(a); i++)
-                print_object_warnings("group", jnum(jidx(a, i), "group", buf), jidx(a, i));
-        a = jget(jget(state, "iommu"), "units");
-        for (size_t i = 0; i < jlen(a); i++)
-                print_object_warnings("IOMMU", jstr(jidx(a, i), "name"), jidx(a, i));
-}
-
 static void print_summary(const Context *c, size_t n, const char *singular, const char *plural) {
         if (c->legend)
                 printf("\n%zu %s listed.\n", n, n == 1 ? singular : plural);
@@ -62,6 +45,47 @@ static const char *hex_digits(const char *s) {
         return s && startswith(s, "0x") ? s + 2 : s;
 }
 
+/* An id as a table shows it: a null (unreadable) one is "unknown", never a made-up 0000. */
+static const char *id_or_unknown(json_object *o, const char *key) {
+        return hex_digits(jstr(o, key)) ?: "unknown";
+}
+
+/* "8086:4680", "unknown" when neither id could be read. */
+static const char *format_id(json_object *d, char buf[static 32]) {
+        if (!jstr(d, "vendor") && !jstr(d, "device"))
+                return "unknown";
+        (void) snprintf(buf, 32, "%s:%s", id_or_unknown(d, "vendor"), id_or_unknown(d, "device"));
+        return buf;
+}
+
+/* "Intel Corporation AlderLake-S GT1" as lspci prints it, "Intel Corporation Device 4680" when pci.ids
+ * knows only the vendor, NULL when it knows neither (or there is no pci.ids). */
+static char *format_name(json_object *d) {
+        const char *vendor = jstr(d, "vendor_name"), *device = jstr(d, "device_name");
+        char *s = NULL;
+
+        if (!vendor && !device)
+                return NULL;
+        if (device)
+                (void) asprintf_safe(&s, "%s %s", vendor ?: "", device);
+        else
+                (void) asprintf_safe(&s, "%s Device %s", vendor, id_or_unknown(d, "device"));
+        return s;
+}
+
+/* A device whose driver link could not be read has an unknown driver, not none. Documents from a daemon
+ * that predates driver_known have no such key: their driver is as known as it says. */
+static bool driver_known(json_object *d) {
+        json_object *v = jget(d, "driver_known");
+        return !v || json_object_get_boolean(v);
+}
+
+/* The group's "viable" as a word: yes, no, or unknown (null: a member's driver could not be read). */
+static const char *viable_word(json_object *g) {
+        json_object *v = jget(g, "viable");
+        return !v ? "unknown" : json_object_get_boolean(v) ? "yes" : "no";
+}
+
 int verb_devices(int argc, char *argv[], Context *c) {
         _cleanup_(json_object_putp) json_object *state = NULL;
         _cleanup_(table_freep) Table *t = NULL;
@@ -71,27 +95,29 @@ int verb_devices(int argc, char *argv[], Context *c) {
         k = context_describe_parts(c, c->json ? DESCRIBE_DEVICES : DESCRIBE_ALL, &state);
         if (k < 0)
                 return k;
+        devices = jget(state, "devices");
+        annotate_pci_names(c, devices);
         if (c->json)
                 return print_member(c, state, "devices");
 
-        devices = jget(state, "devices");
-        t = table_new("ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", NULL);
+        t = table_new("ADDRESS", "ID", "REV", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", "NAME", NULL);
         if (!t)
                 return log_error_errno(ENOMEM, "%m");
+        table_set_shrinkable(t, 8);
         for (size_t i = 0; i < jlen(devices); i++) {
                 json_object *d = jidx(devices, i);
-                char id[16], group[24];
+                _cleanup_free_ char *name = format_name(d);
+                char id[32], group[24];
 
-                (void) snprintf(id, sizeof(id), "%s:%s", strna(hex_digits(jstr(d, "vendor"))),
-                                strna(hex_digits(jstr(d, "device"))));
-                if (table_add_row(t, jstr(d, "address"), id, hex_digits(jstr(d, "class")), jstr(d, "driver"),
-                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent")) < 0)
+                if (table_add_row(t, jstr(d, "address"), format_id(d, id), hex_digits(jstr(d, "revision")),
+                                  id_or_unknown(d, "class"), driver_known(d) ? jstr(d, "driver") : "unknown",
+                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent"), name) < 0)
                         return log_error_errno(ENOMEM, "%m");
         }
         if (table_rows(t) > 0)
                 (void) table_print(t, stdout, c->legend);
         print_summary(c, table_rows(t), "device", "devices");
-        print_all_warnings(state);
+        print_host_warnings(state, stdout);
         return 0;
 }
 
@@ -146,15 +172,31 @@ int verb_device(int argc, char *argv[], Context *c) {
         d = find_device(state, address);
         if (!d)
                 return log_error_errno(ENODEV, "No PCI device %s on this host.", address);
+        {
+                _cleanup_(json_object_putp) json_object *one = json_object_new_array();
+
+                /* Names for this device only: pci.ids is scanned for the ids asked. */
+                if (one && json_object_array_add(one, json_object_get(d)) == 0)
+                        annotate_pci_names(c, one);
+        }
         if (c->json)
                 return print_json(c, json_object_get(d));
 
         printf("%s\n", jstr(d, "address"));
-        printf("           ID: %s:%s (subsystem %s:%s)\n", hex_digits(jstr(d, "vendor")),
-               hex_digits(jstr(d, "device")), strna(hex_digits(jstr(d, "subsystem_vendor"))),
+        {
+                _cleanup_free_ char *name = format_name(d);
+                if (name)
+                        printf("         Name: %s\n", name);
+        }
+        printf("           ID: %s:%s (subsystem %s:%s)", id_or_unknown(d, "vendor"),
+               id_or_unknown(d, "device"), strna(hex_digits(jstr(d, "subsystem_vendor"))),
                strna(hex_digits(jstr(d, "subsystem_device"))));
-        printf("        Class: %s\n", hex_digits(jstr(d, "class")));
-        printf("       Driver: %s", jstr(d, "driver") ?: "(none)");
+        if (jstr(d, "revision"))
+                printf(", rev %s", hex_digits(jstr(d, "revision")));
+        printf("\n");
+        printf("        Class: %s\n", id_or_unknown(d, "class"));
+        printf("       Driver: %s", !driver_known(d) ? "(unknown: the driver link is unreadable)"
+                                                     : jstr(d, "driver") ?: "(none)");
         if (jstr(d, "driver_override"))
                 printf(" (driver_override %s)", jstr(d, "driver_override"));
         printf("\n");
@@ -267,7 +309,8 @@ int verb_groups(int argc, char *argv[], Context *c) {
 
                 for (size_t m = 0; m < jlen(members); m++) {
                         const char *addr = json_object_get_string(jidx(members, m));
-                        const char *driver = jstr(jget(index, addr), "driver");
+                        json_object *d = jget(index, addr);
+                        const char *driver = !d || !driver_known(d) ? "unknown" : jstr(d, "driver");
                         char *n;
 
                         if (asprintf_safe(&n, "%s%s%s(%s)", list ?: "", list ? " " : "", addr, driver ?: "-") < 0)
@@ -275,17 +318,29 @@ int verb_groups(int argc, char *argv[], Context *c) {
                         free(list);
                         list = n;
                 }
-                if (table_add_row(t, jnum(g, "group", num), jstr(g, "type"), jstr(g, "iommu"),
-                                  jbool(g, "viable") ? "yes" : "no", types, list) < 0)
+                if (table_add_row(t, jnum(g, "group", num), jstr(g, "type"), jstr(g, "iommu"), viable_word(g),
+                                  jnull(g, "reserved_regions") ? "unknown" : types, list) < 0)
                         return log_error_errno(ENOMEM, "%m");
         }
         if (table_rows(t) > 0)
                 (void) table_print(t, stdout, c->legend);
         print_summary(c, table_rows(t), "group", "groups");
-        if (jlen(groups) == 0 && jlen(jget(jget(state, "iommu"), "units")) == 0 && c->legend)
-                printf("No IOMMU groups: the IOMMU is off or absent (intel_iommu=on or amd_iommu=on, and "
-                       "VT-d/AMD-Vi in the firmware).\n");
-        print_all_warnings(state);
+        if (jlen(groups) == 0 && jlen(jget(jget(state, "iommu"), "units")) == 0 && c->legend) {
+                json_object *devices = jget(state, "devices");
+                size_t grouped = 0;
+
+                /* Devices whose iommu_group links name groups prove the IOMMU on: the groups are what is
+                 * missing or unreadable. */
+                for (size_t i = 0; i < jlen(devices); i++)
+                        grouped += !jnull(jidx(devices, i), "group");
+                if (grouped > 0)
+                        printf("No IOMMU groups under sys/kernel/iommu_groups, though %zu devices name IOMMU "
+                               "groups: the tree is incomplete or unreadable (see the warnings).\n", grouped);
+                else
+                        printf("No IOMMU groups: the IOMMU is off or absent (intel_iommu=on or amd_iommu=on, "
+                               "and VT-d/AMD-Vi in the firmware).\n");
+        }
+        print_host_warnings(state, stdout);
         return 0;
 }
 
@@ -327,7 +382,7 @@ int verb_group(int argc, char *argv[], Context *c) {
         printf("Group %d\n", n);
         printf("      Type: %s\n", jstr(g, "type") ?: "(unknown)");
         printf("     IOMMU: %s\n", jstr(g, "iommu") ?: "(unknown)");
-        printf("    Viable: %s\n", jbool(g, "viable") ? "yes" : "no");
+        printf("    Viable: %s\n", viable_word(g));
         a = jget(g, "blockers");
         for (size_t i = 0; i < jlen(a); i++) {
                 const char *driver = jstr(jidx(a, i), "driver");
@@ -344,14 +399,14 @@ int verb_group(int argc, char *argv[], Context *c) {
         for (size_t i = 0; i < jlen(a); i++) {
                 const char *addr = json_object_get_string(jidx(a, i));
                 json_object *d = jget(index, addr);
+                char id[32];
 
                 if (!d) {
                         printf("    %s (unreadable, see the warnings)\n", addr);
                         continue;
                 }
-                printf("    %s %s:%s %s %s\n", addr, strna(hex_digits(jstr(d, "vendor"))),
-                       strna(hex_digits(jstr(d, "device"))), strna(hex_digits(jstr(d, "class"))),
-                       jstr(d, "driver") ?: "(unbound)");
+                printf("    %s %s %s %s\n", addr, format_id(d, id), id_or_unknown(d, "class"),
+                       !driver_known(d) ? "(driver unknown)" : jstr(d, "driver") ?: "(unbound)");
         }
         a = jget(g, "shared_because");
         if (jlen(a) > 0) {
@@ -361,7 +416,9 @@ int verb_group(int argc, char *argv[], Context *c) {
         }
         printf("Reserved regions:\n");
         a = jget(g, "reserved_regions");
-        if (jlen(a) == 0)
+        if (!a)
+                printf("    (unknown: reserved_regions could not be read, see the warnings)\n");
+        else if (jlen(a) == 0)
                 printf("    (none)\n");
         for (size_t i = 0; i < jlen(a); i++)
                 print_range_line(jstr(jidx(a, i), "type"), jidx(a, i), NULL);

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 #include "host-json.h"
 #include "util.h"
@@ -34,6 +35,67 @@ void log_warning(const char *format, ...) {
         va_start(ap, format);
         log_va("warning: ", format, ap);
         va_end(ap);
+}
+
+static bool root_has(const char *root, const char *relpath) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        return asprintf_safe(&p, "%s/%s", root, relpath) >= 0 && stat(p, &st) >= 0 && S_ISDIR(st.st_mode);
+}
+
+/* --root names the directory holding sys/, proc/ and dev/, or a snapshot archive. An empty directory or
+ * the sys/ directory itself would otherwise read as a host without PCI devices or IOMMU, which is a wrong
+ * answer, not a missing one. */
+static int context_prepare_root(Context *c) {
+        _cleanup_free_ char *parent = NULL;
+        const char *given = c->root;
+        struct stat st;
+        char *slash;
+        int k;
+
+        if (!c->root)
+                return 0;
+        if (stat(c->root, &st) < 0)
+                return log_error_errno(errno, "Failed to read the host model from %s: %m", c->root);
+        if (S_ISREG(st.st_mode)) {
+                const char *dir;
+
+                k = root_archive_unpack(c->root, &dir);
+                if (k < 0)
+                        return k;
+                c->root = dir;
+        } else if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "--root=%s is neither a directory nor a snapshot archive.",
+                                       c->root);
+
+        /* A host without PCI (some arm64 boards) still has sys/bus; only a tree without it is no sysfs. */
+        if (root_has(c->root, "sys/bus/pci") || root_has(c->root, "sys/bus"))
+                return 0;
+        if (root_has(c->root, "bus/pci") && root_has(c->root, "kernel")) {
+                /* The parent as a path the user can type: "host/sys/" -> "host", "sys" -> ".". */
+                parent = strdup(c->root);
+                if (!parent)
+                        return log_error_errno(ENOMEM, "%m");
+                while ((slash = strrchr(parent, '/')) && slash[1] == 0 && slash != parent)
+                        *slash = 0;
+                slash = strrchr(parent, '/');
+                if (slash == parent)
+                        parent[1] = 0;
+                else if (slash)
+                        *slash = 0;
+                return log_error_errno(ENOENT,
+                                       "%s is a sysfs tree itself, not the root above one: use --root=%s.",
+                                       c->root, slash ? parent : ".");
+        }
+        if (given != c->root)
+                return log_error_errno(ENOENT,
+                                       "%s holds no sysfs: there is no sys/bus/pci in it. A snapshot "
+                                       "archive holds sys/, proc/ and dev/ at its top.", given);
+        return log_error_errno(ENOENT,
+                               "%s holds no sysfs: there is no %s/sys/bus/pci. --root takes the directory "
+                               "that holds sys/, proc/ and dev/ (/, a sample host, or a snapshot).", c->root,
+                               c->root);
 }
 
 int context_load_host(Context *c, Host **ret) {
@@ -138,8 +200,9 @@ static int help(void) {
                "\nOptions:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the package version\n"
-               "     --root=DIR           Read the host model from DIR instead of asking vfiomapd\n"
-               "                          (--root=/ reads this host's /sys, /proc and /dev)\n"
+               "     --root=DIR|ARCHIVE   Read the host model from DIR (holding sys/, proc/, dev/)\n"
+               "                          or a snapshot archive (.tar.gz) instead of asking\n"
+               "                          vfiomapd (--root=/ reads this host's /sys, /proc, /dev)\n"
                "     --json=pretty|short  Print JSON (--json alone: pretty)\n"
                "     --no-legend          Print no header and no summary line\n"
                "     --svg=FILE           layout: also draw the address map as an SVG picture\n"
@@ -247,6 +310,10 @@ int main(int argc, char *argv[]) {
         k = parse_argv(argc, argv, &c);
         if (k <= 0)
                 return k < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        k = context_prepare_root(&c);
+        if (k < 0)
+                return EXIT_FAILURE;
 
         argc -= optind;
         argv += optind;

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "host.h"
@@ -55,6 +56,19 @@ int context_describe_parts(Context *c, unsigned parts, json_object **ret);
  * logs PCI_ADDRESS_USER_ERROR and returns -EINVAL when it is none. Every verb that takes one uses it. */
 int parse_address_arg(const char *arg, char ret[static PCI_ADDRESS_MAX]);
 
+/* client/root-archive.c: unpacks a --root archive into a private temporary directory, removed at exit and
+ * on SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE. Logs. */
+int root_archive_unpack(const char *archive, const char **ret_dir);
+
+/* client/pci-names.c: adds "vendor_name" and "device_name" from pci.ids (under --root the tree's own
+ * usr/share/misc/pci.ids or usr/share/hwdata/pci.ids when present, else this host's) to each device
+ * object of the array whose ids it knows. Without pci.ids nothing is added. */
+void annotate_pci_names(const Context *c, json_object *devices);
+
+/* client/host-warnings.c: the warnings of a host document (proto/host-json.md), one per line, those that
+ * only privileges cure counted in one line. */
+void print_host_warnings(json_object *state, FILE *f);
+
 /* Prints j (consumed) according to c->json, followed by a newline. */
 int print_json(const Context *c, json_object *j);
 
@@ -87,6 +101,9 @@ int read_input(const char *path, char **ret, size_t *ret_size);
 /* client/libvirt-domain.c: the domain XML of a libvirt domain, through $LIBVIRT_DEFAULT_URI or
  * qemu:///system; flags as for virDomainGetXMLDesc(). Logs. Never called by the qemu hook. */
 int libvirt_domain_xml(const char *name, unsigned flags, char **ret);
+/* The same without logging: on failure *ret_error (freed by the caller, may stay NULL) says why. -ENOENT:
+ * libvirt has no such domain; -ECONNREFUSED: libvirt could not be reached. */
+int libvirt_domain_xml_error(const char *name, unsigned flags, char **ret, char **ret_error);
 int libvirt_domain_define(const char *xml);
 
 /* Verbs, one file per family. */

@@ -81,8 +81,9 @@ int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker
                 const Device *d = find_member_device(h, *m, &from);
                 Blocker *nb;
 
-                /* A member we could not model may be bound to anything: never call that viable. */
-                if (strv_contains(assigned, *m) || (d && driver_is_vfio_safe(d->driver)))
+                /* A member we could not model, or whose driver link we could not read, may be bound to
+                 * anything: never call that viable. */
+                if (strv_contains(assigned, *m) || (d && d->driver_known && driver_is_vfio_safe(d->driver)))
                         continue;
                 nb = realloc(b, sizeof(Blocker) * (n + 1));
                 if (!nb) {
@@ -90,8 +91,9 @@ int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker
                         return -ENOMEM;
                 }
                 b = nb;
-                b[n++] = d ? (Blocker) { .device = d->address, .driver = d->driver }
-                           : (Blocker) { .device = *m, .driver = BLOCKER_DRIVER_UNKNOWN };
+                b[n++] = d && d->driver_known ? (Blocker) { .device = d->address, .driver = d->driver }
+                                              : (Blocker) { .device = d ? d->address : *m,
+                                                            .driver = BLOCKER_DRIVER_UNKNOWN };
         }
         *ret = b;
         return (int) n;
@@ -102,10 +104,25 @@ bool group_is_viable(const Host *h, const Group *g) {
 
         STRV_FOREACH(m, g->devices) {
                 const Device *d = find_member_device(h, *m, &from);
-                if (!d || !driver_is_vfio_safe(d->driver))
+                if (!d || !d->driver_known || !driver_is_vfio_safe(d->driver))
                         return false;
         }
         return true;
+}
+
+Viability group_viability(const Host *h, const Group *g) {
+        Viability v = VIABILITY_YES;
+        size_t from = 0;
+
+        STRV_FOREACH(m, g->devices) {
+                const Device *d = find_member_device(h, *m, &from);
+
+                if (!d || !d->driver_known)
+                        v = VIABILITY_UNKNOWN;
+                else if (!driver_is_vfio_safe(d->driver))
+                        return VIABILITY_NO;
+        }
+        return v;
 }
 
 static const char *const shared_reason_table[_SHARED_REASON_MAX] = {

@@ -77,12 +77,14 @@ json_object *device_to_json(const Host *h, const Device *d) {
         json_object *o = json_object_new_object(), *bars, *iov, *windows;
 
         ADD(o, "address", json_object_new_string(d->address));
-        ADD(o, "vendor", json_hex(d->vendor, 4));
-        ADD(o, "device", json_hex(d->device, 4));
+        ADD(o, "vendor", d->vendor_known ? json_hex(d->vendor, 4) : NULL);
+        ADD(o, "device", d->device_known ? json_hex(d->device, 4) : NULL);
         ADD(o, "subsystem_vendor", json_hex(d->subsystem_vendor, 4));
         ADD(o, "subsystem_device", json_hex(d->subsystem_device, 4));
-        ADD(o, "class", json_hex(d->class, 6));
+        ADD(o, "class", d->class_known ? json_hex(d->class, 6) : NULL);
+        ADD(o, "revision", d->revision >= 0 ? json_hex(d->revision, 2) : NULL);
         ADD(o, "driver", json_string_or_null(d->driver));
+        ADD(o, "driver_known", json_object_new_boolean(d->driver_known));
         ADD(o, "driver_override", json_string_or_null(d->driver_override));
         ADD(o, "group", d->group >= 0 ? json_object_new_int(d->group) : NULL);
         ADD(o, "parent", json_string_or_null(d->parent));
@@ -134,8 +136,8 @@ json_object *group_to_json(const Host *h, const Group *g) {
         ADD(o, "type", json_string_or_null(g->type));
         ADD(o, "devices", json_strv(g->devices));
 
-        regions = json_array_sized(g->n_regions);
-        for (size_t i = 0; i < g->n_regions; i++) {
+        regions = g->regions_known ? json_array_sized(g->n_regions) : NULL;
+        for (size_t i = 0; regions && i < g->n_regions; i++) {
                 json_object *r = json_range(g->regions[i].start, g->regions[i].end);
                 ADD(r, "type", json_object_new_string(resv_type_to_string(g->regions[i].type)));
                 (void) json_object_array_add(regions, r);
@@ -143,7 +145,16 @@ json_object *group_to_json(const Host *h, const Group *g) {
         ADD(o, "reserved_regions", regions);
 
         n = group_blockers(h, g, NULL, &blockers);
-        ADD(o, "viable", json_object_new_boolean(n == 0));
+        switch (group_viability(h, g)) {
+        case VIABILITY_YES:
+                ADD(o, "viable", json_object_new_boolean(true));
+                break;
+        case VIABILITY_NO:
+                ADD(o, "viable", json_object_new_boolean(false));
+                break;
+        default:
+                ADD(o, "viable", NULL);
+        }
         a = json_array_sized(MAX(n, 0));
         for (int i = 0; i < n; i++) {
                 json_object *b = json_object_new_object();

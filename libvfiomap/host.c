@@ -165,7 +165,8 @@ static void device_load_resource(const Reader *r, Device *d) {
          * than report a device without BARs. */
         if (used > 0 && zeroed == used) {
                 d->resource_zeroed = true;
-                warn(&d->warnings, "%s shows flags but zero ranges (read without privileges?): BARs unknown", p);
+                warn(&d->warnings, "%s shows flags but zero ranges " HOST_WARNING_HIDDEN_RANGES ": BARs unknown",
+                     p);
                 return;
         }
 
@@ -216,7 +217,7 @@ static void device_load_config(const Reader *r, Device *d) {
         d->config_size = size;
         if (d->config.acs == ACS_UNREADABLE)
                 warn(&d->warnings,
-                     "%s is readable only up to %zu bytes (reading it fully needs CAP_SYS_ADMIN): ACS unknown",
+                     "%s is readable only up to %zu bytes " HOST_WARNING_PARTIAL_CONFIG ": ACS unknown",
                      p, size);
 }
 
@@ -263,6 +264,7 @@ static void device_load_group(const Reader *r, Device *d) {
 
         d->group = -1;
         k = read_link_name(r, d->syspath, "iommu_group", &name, &d->warnings);
+        d->group_known = k >= 0;
         if (k <= 0)
                 return;
         if (safe_atoi(name, &n) < 0 || n < 0)
@@ -284,6 +286,7 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         d->group = -1;
         d->numa_node = -1;
         d->sriov_numvfs = -1;
+        d->revision = -1;
         if (pci_address_parse(address, &d->addr) < 0) {
                 warn(host_warnings, "sys/bus/pci/devices/%s: not a PCI address, ignored", address);
                 return -EINVAL;
@@ -324,12 +327,31 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
                 }
         }
 
-        if (read_hex_attr(r, d->syspath, "vendor", UINT16_MAX, &v, &d->warnings) >= 0)
+        k = read_hex_attr(r, d->syspath, "vendor", UINT16_MAX, &v, &d->warnings);
+        if (k == -ENOTDIR) {
+                /* The device "directory" is something else (a damaged tree or snapshot): every attribute and
+                 * link below would fail alike, so say it once. Everything stays unknown, nothing is taken
+                 * for absent. */
+                strv_free(d->warnings);
+                d->warnings = NULL;
+                warn(&d->warnings, "%s is not a directory: ids, class, driver, IOMMU group, BARs and config "
+                     "space unknown", d->syspath);
+                *ret = TAKE_PTR(d);
+                return 0;
+        }
+        d->vendor_known = k >= 0;
+        if (d->vendor_known)
                 d->vendor = v;
-        if (read_hex_attr(r, d->syspath, "device", UINT16_MAX, &v, &d->warnings) >= 0)
+        d->device_known = read_hex_attr(r, d->syspath, "device", UINT16_MAX, &v, &d->warnings) >= 0;
+        if (d->device_known)
                 d->device = v;
-        if (read_hex_attr(r, d->syspath, "class", 0xffffff, &v, &d->warnings) >= 0)
+        d->class_known = read_hex_attr(r, d->syspath, "class", 0xffffff, &v, &d->warnings) >= 0;
+        if (d->class_known)
                 d->class = v;
+        /* "revision" exists since Linux 2.6.23 (drivers/pci/pci-sysfs.c); it is shown, never relied on. */
+        if (path_join(p, sizeof(p), d->syspath, "revision") >= 0 &&
+            reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT8_MAX)
+                d->revision = v;
         /* Subsystem ids are absent on some bridges; no warning for those. */
         if (path_join(p, sizeof(p), d->syspath, "subsystem_vendor") >= 0 &&
             reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
@@ -338,7 +360,9 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
             reader_read_attr(r, p, line, sizeof(line)) >= 0 && parse_hex_u64(line, &v) >= 0 && v <= UINT16_MAX)
                 d->subsystem_device = v;
 
-        (void) read_link_name(r, d->syspath, "driver", &d->driver, &d->warnings);
+        /* Absent means unbound; a link we cannot read means we do not know, which VFIO must not take for
+         * unbound. */
+        d->driver_known = read_link_name(r, d->syspath, "driver", &d->driver, &d->warnings) >= 0;
 
         /* A driver name (at most a page, as any attribute): read whole, kept only when set. */
         if (path_join(p, sizeof(p), d->syspath, "driver_override") >= 0) {
@@ -391,8 +415,10 @@ static void group_load_regions(const Reader *r, Group *g, const char *dir) {
                 return;
         k = read_text_attr(r, p, sbuf, sizeof(sbuf), &heap, &data, &size);
         buf = (char *) data; /* sbuf or heap, both ours: split into lines in place */
-        if (k == -ENOENT)
-                return; /* kernels before 4.11 */
+        if (k == -ENOENT) {
+                g->regions_known = true; /* kernels before 4.11: none we could be told of */
+                return;
+        }
         if (k < 0) {
                 warn(&g->warnings, "cannot read %s: %s; reserved regions unknown", p, strerror(-k));
                 return;
@@ -401,6 +427,7 @@ static void group_load_regions(const Reader *r, Group *g, const char *dir) {
                 warn(&g->warnings, "%s contains a NUL byte; reserved regions unknown", p);
                 return;
         }
+        g->regions_known = true;
         for (line = buf; line && *line; line = next) {
                 ResvRegion region;
 
@@ -692,7 +719,7 @@ static void host_load_misc(const Reader *r, Host *h) {
                 if (k >= 0 && n_bad > 0)
                         warn(&h->warnings, "proc/iomem: %zu lines could not be parsed and were skipped", n_bad);
                 if (k >= 0 && h->iomem_zeroed)
-                        warn(&h->warnings, "proc/iomem shows only zero ranges (read without privileges?)");
+                        warn(&h->warnings, "proc/iomem shows only zero ranges " HOST_WARNING_HIDDEN_RANGES);
         } else if (k != -ENOENT)
                 warn(&h->warnings, "cannot read proc/iomem: %s", strerror(-k));
 }
@@ -954,6 +981,13 @@ static int device_link_unit(const Host *h, Device *d) {
 static void device_check_group(const Host *h, Device *d) {
         const Group *g;
 
+        /* An unreadable link: the group that lists the device is its group, as VFIO sees it. */
+        if (!d->group_known)
+                for (size_t i = 0; d->group < 0 && i < h->n_groups; i++)
+                        if (strv_contains(h->groups[i]->devices, d->address)) {
+                                d->group = h->groups[i]->number;
+                                d->group_known = true;
+                        }
         if (d->group < 0)
                 return;
         g = host_find_group(h, d->group);
@@ -1196,6 +1230,9 @@ static bool device_equal(const Device *a, const Device *b) {
         return streq(a->address, b->address) && streq_ptr(a->syspath, b->syspath) && a->vendor == b->vendor &&
                a->device == b->device && a->subsystem_vendor == b->subsystem_vendor &&
                a->subsystem_device == b->subsystem_device && a->class == b->class &&
+               a->revision == b->revision && a->vendor_known == b->vendor_known &&
+               a->device_known == b->device_known && a->class_known == b->class_known &&
+               a->driver_known == b->driver_known && a->group_known == b->group_known &&
                streq_ptr(a->driver, b->driver) && streq_ptr(a->driver_override, b->driver_override) &&
                a->group == b->group && streq_ptr(a->parent, b->parent) && streq_ptr(a->iommu, b->iommu) &&
                a->n_bars == b->n_bars && bars_equal(a->bars, b->bars, a->n_bars) &&
@@ -1209,6 +1246,7 @@ static bool device_equal(const Device *a, const Device *b) {
 
 static bool group_equal(const Group *a, const Group *b) {
         if (a->number != b->number || !streq_ptr(a->type, b->type) || !strv_equal(a->devices, b->devices) ||
+            a->regions_known != b->regions_known ||
             !strv_equal(a->warnings, b->warnings) || a->n_regions != b->n_regions)
                 return false;
         for (size_t i = 0; i < a->n_regions; i++)

@@ -17,6 +17,11 @@
 
 #include "sysfs-parse.h"
 
+/* Warnings that only privileges cure end with one of these, so that a client can count them in one line
+ * instead of printing one per file (a non-root reader gets two per device). */
+#define HOST_WARNING_PARTIAL_CONFIG "(reading it fully needs CAP_SYS_ADMIN)"
+#define HOST_WARNING_HIDDEN_RANGES "(read without privileges?)"
+
 typedef struct Bar {
         unsigned index; /* 0-5 BARs, 6 ROM, 7-12 SR-IOV BARs */
         uint64_t start, end, flags;
@@ -46,9 +51,15 @@ typedef struct Device {
         char *syspath;          /* relative to the root: "sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0" */
         uint16_t vendor, device, subsystem_vendor, subsystem_device;
         uint32_t class;
-        char *driver;           /* NULL when unbound */
+        int revision;           /* the "revision" file, -1 when unknown */
+        /* Whether the files were read: an unreadable device directory must not look like a device 0000:0000
+         * of class 0 without a driver, which VFIO would accept. */
+        bool vendor_known, device_known, class_known;
+        bool driver_known;      /* the driver link was read, or is absent (unbound) */
+        char *driver;           /* NULL when unbound (or unknown, see driver_known) */
         char *driver_override;  /* NULL when "(null)" or absent */
-        int group;              /* -1 without an IOMMU group */
+        int group;              /* -1 without an IOMMU group (or when unknown, see group_known) */
+        bool group_known;       /* the iommu_group link was read, or is absent (no IOMMU) */
         char *parent;           /* address of the upstream bridge, NULL on a root bus */
         char *iommu;            /* name of the unit serving it, NULL if unknown */
         /* Allocated to size, NULL when empty: most functions have one to three BARs and no windows, and
@@ -76,6 +87,7 @@ typedef struct Group {
         char **devices;         /* member addresses, sorted */
         ResvRegion *regions;
         size_t n_regions;
+        bool regions_known;     /* false when reserved_regions exists but could not be read */
         char **warnings;
 } Group;
 
@@ -177,7 +189,18 @@ typedef struct Blocker {
  * listed in assigned (a NULL-terminated list of addresses, may be NULL) counts as fine: it will be handed
  * to VFIO for the same VM. Returns the number of blockers, negative errno on allocation failure. */
 int group_blockers(const Host *h, const Group *g, char *const *assigned, Blocker **ret);
+/* False when a member blocks or may block (its driver is unknown): what VFIO users must assume. */
 bool group_is_viable(const Host *h, const Group *g);
+
+typedef enum Viability {
+        VIABILITY_NO,
+        VIABILITY_YES,
+        VIABILITY_UNKNOWN,      /* no member is known to block, but some member's driver is unknown */
+} Viability;
+
+/* What is known: NO as soon as one member is bound to a host driver, UNKNOWN when the only blockers are
+ * members that could not be read. */
+Viability group_viability(const Host *h, const Group *g);
 
 typedef enum SharedReason {
         SHARED_DMA_ALIAS,       /* conventional devices behind a PCIe-to-PCI bridge share its requester ID */

@@ -779,14 +779,26 @@ static int check_devices_and_groups(Builder *b, Assigned *a, size_t n, char **as
                                 return r;
                         continue;
                 }
-                if (a[i].device->group < 0 || !(a[i].group = host_find_group(h, (unsigned) a[i].device->group))) {
+                if (a[i].device->group >= 0 && !(a[i].group = host_find_group(h, (unsigned) a[i].device->group)))
+                        /* The link names a group the tree does not hold: the IOMMU is on, the tree is
+                         * inconsistent (damaged, or read while the group went away). */
+                        r = problem_add(b, PROBLEM_NO_IOMMU_GROUP, SEVERITY_ERROR, a[i].address, -1, NULL,
+                                        "Device %s names IOMMU group %d, which %s/sys/kernel/iommu_groups does "
+                                        "not hold: its group, members and reserved regions are unknown.",
+                                        a[i].address, a[i].device->group, strna(h->root));
+                else if (a[i].device->group < 0 && !a[i].device->group_known)
+                        r = problem_add(b, PROBLEM_NO_IOMMU_GROUP, SEVERITY_ERROR, a[i].address, -1, NULL,
+                                        "The iommu_group link of device %s could not be read and no group lists "
+                                        "it: its IOMMU group is unknown.", a[i].address);
+                else if (a[i].device->group < 0)
                         r = problem_add(b, PROBLEM_NO_IOMMU_GROUP, SEVERITY_ERROR, a[i].address, -1, NULL,
                                         "Device %s has no IOMMU group: the IOMMU is off (intel_iommu=on / "
                                         "amd_iommu=on, VT-d/AMD-Vi in the firmware) or does not cover it, and "
                                         "VFIO cannot assign it.", a[i].address);
-                        if (r < 0)
-                                return r;
-                }
+                else
+                        r = 0;
+                if (r < 0)
+                        return r;
         }
 
         for (size_t i = 0; i < n; i++) {
@@ -809,6 +821,19 @@ static int check_devices_and_groups(Builder *b, Assigned *a, size_t n, char **as
                         return nb;
                 for (int k = 0; k < nb; k++) {
                         _cleanup_free_ char *cmd = NULL;
+
+                        /* Unread is not unbound: say what is unknown, and recommend no unbind of a device
+                         * whose driver nobody knows. */
+                        if (streq_ptr(blockers[k].driver, BLOCKER_DRIVER_UNKNOWN)) {
+                                r = problem_add(b, PROBLEM_GROUP_VIABILITY_UNKNOWN, SEVERITY_WARNING,
+                                                blockers[k].device, (int) g->number, NULL,
+                                                "Group %u may not be viable for %s: member %s could not be read, "
+                                                "so whether a host driver holds it is unknown.", g->number,
+                                                a[i].address, blockers[k].device);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         r = problem_add(b, PROBLEM_GROUP_NOT_VIABLE, SEVERITY_ERROR, blockers[k].device, (int) g->number,
                                         NULL,
                                         "Group %u is not viable for %s: member %s is bound to %s. QEMU would fail "
@@ -823,6 +848,16 @@ static int check_devices_and_groups(Builder *b, Assigned *a, size_t n, char **as
                                       "Unbind %s from %s (%s), bind it to vfio-pci, or assign it to this VM too: "
                                       "every member of group %u must be free of host drivers.",
                                       blockers[k].device, strna(blockers[k].driver), cmd, g->number);
+                        if (r < 0)
+                                return r;
+                }
+
+                if (!g->regions_known) {
+                        r = problem_add(b, PROBLEM_RESERVED_REGIONS_UNKNOWN, SEVERITY_WARNING, a[i].address,
+                                        (int) g->number, NULL,
+                                        "The reserved regions of group %u (%s) could not be read: guest RAM may "
+                                        "overlap one, and VFIO would then refuse the mapping.", g->number,
+                                        a[i].address);
                         if (r < 0)
                                 return r;
                 }

@@ -63,6 +63,8 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_PHYS_BITS_UNKNOWN "phys-bits-unknown"
 #define PROBLEM_CPU_VENDOR_UNKNOWN "cpu-vendor-unknown"
 #define PROBLEM_NO_HOSTDEVS "no-hostdevs"
+#define PROBLEM_GROUP_VIABILITY_UNKNOWN "group-viability-unknown"   /* a member's driver is unreadable */
+#define PROBLEM_RESERVED_REGIONS_UNKNOWN "reserved-regions-unknown" /* reserved_regions is unreadable */
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

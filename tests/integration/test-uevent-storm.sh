@@ -30,10 +30,13 @@ flood() {
 dev() { # DEVPATH of a function of make_host's tree
         echo "/devices/$(readlink -f "$tmp/host/sys/bus/pci/devices/$1" | sed "s|^$tmp/host/sys/devices/||")"
 }
-# The host members of Describe against vfiomapctl's fresh read of the tree, until equal or 60 s pass.
+# The host members of Describe against vfiomapctl's fresh read of the tree, until equal or 60 s pass
+# (without the pci.ids names, which only the client adds).
 consistent() {
         for what in devices groups iommu; do
-                "$VFIOMAPCTL" --root="$tmp/host" "$what" --json=short 2>/dev/null | jq -S . >"$tmp/fresh-$what.json"
+                "$VFIOMAPCTL" --root="$tmp/host" "$what" --json=short 2>/dev/null |
+                        jq -S 'if type == "array" then map(del(.vendor_name, .device_name)) else . end' \
+                        >"$tmp/fresh-$what.json"
         done
         _end=$(($(date +%s) + 60))
         while [ "$(date +%s)" -lt "$_end" ]; do

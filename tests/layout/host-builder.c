@@ -37,6 +37,7 @@ static Group *group_get(Host *h, unsigned number) {
         g = check(calloc(1, sizeof(Group)));
         g->number = number;
         g->type = check(strdup("DMA"));
+        g->regions_known = true;
         APPEND(h->groups, h->n_groups, g);
         return g;
 }
@@ -50,6 +51,8 @@ Device *hb_device(Host *h, const char *address, uint32_t class, PcieType type, c
         pci_address_format(&d->addr, d->address);
         d->syspath = check(strdup("sys/devices/in-memory"));
         d->class = class;
+        d->vendor_known = d->device_known = d->class_known = d->driver_known = d->group_known = true;
+        d->revision = -1;
         d->config_read = true;
         d->config_size = 4096;
         d->config.class = class;

@@ -10,6 +10,7 @@
 
 #include "host-json.h"
 #include "host.h"
+#include "json-util.h"
 #include "tap.h"
 #include "util.h"
 
@@ -564,6 +565,67 @@ static void test_acs_rules(void) {
         }
 }
 
+/* Unknown is not known: a device directory that cannot be read (here a regular file where the kernel has a
+ * directory, which stops root too, as chmod would not) must not become a device 0000:0000 of class 0
+ * without a driver, nor make its group viable; reserved_regions that cannot be read (a directory where the
+ * file should be) are unknown, not none. */
+static void test_unknown_facts(void) {
+        _cleanup_(host_freep) Host *h = NULL;
+        _cleanup_(json_object_putp) json_object *dj = NULL, *gj = NULL;
+        _cleanup_free_ Blocker *b = NULL;
+        char p[PATH_MAX * 2];
+        const Device *d;
+        const Group *g;
+        int n;
+
+        build_gpu_host();
+        /* The audio function bound to vfio-pci, so that only its unreadable directory can block the group. */
+        link_to(AUDIO "/driver", "../../../../bus/pci/drivers/vfio-pci");
+        (void) snprintf(p, sizeof(p), "%s/%s", root, AUDIO);
+        (void) nftw(p, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        put_str(AUDIO, "not a directory\n");
+        (void) snprintf(p, sizeof(p), "%s/sys/kernel/iommu_groups/1/reserved_regions", root);
+        (void) unlink(p);
+        mkdir_rel("sys/kernel/iommu_groups/1/reserved_regions");
+
+        ok(host_load(root, &h) == 0, "unknown: loads");
+        if (!h)
+                return;
+        d = host_find_device(h, "0000:01:00.1");
+        ok(d, "unknown: the unreadable device is still modelled");
+        if (!d)
+                return;
+        ok(!d->vendor_known && !d->device_known && !d->class_known, "unknown: ids and class unknown");
+        ok(!d->driver_known, "unknown: driver unknown, not unbound");
+        ok(strv_length(d->warnings) == 1 && strstr(d->warnings[0], "is not a directory"),
+           "unknown: one warning for the whole directory, not one per file");
+        is_int(d->group, 1, "unknown: group taken from the group that lists it");
+        ok(d->revision < 0, "unknown: revision unknown");
+
+        dj = device_to_json(h, d);
+        ok(jnull(dj, "vendor") && jnull(dj, "device") && jnull(dj, "class"), "unknown: null ids in JSON");
+        ok(jget(dj, "driver_known") && !jbool(dj, "driver_known"), "unknown: driver_known false in JSON");
+
+        g = host_find_group(h, 1);
+        ok(g && !g->regions_known && g->n_regions == 0, "unknown: reserved regions unknown");
+        if (!g)
+                return;
+        ok(!group_is_viable(h, g), "unknown: the group is not called viable");
+        is_int(group_viability(h, g), VIABILITY_UNKNOWN, "unknown: its viability is unknown");
+        n = group_blockers(h, g, NULL, &b);
+        ok(n == 1 && streq(b[0].device, "0000:01:00.1") && streq(b[0].driver, BLOCKER_DRIVER_UNKNOWN),
+           "unknown: the unreadable member is the one blocker, driver unknown");
+        gj = group_to_json(h, g);
+        ok(jget(gj, "devices") && jnull(gj, "viable"), "unknown: viable is null in JSON");
+        ok(jnull(gj, "reserved_regions"), "unknown: reserved_regions is null in JSON");
+
+        /* A member known to be bound to a host driver makes the group not viable, unknown members or not. */
+        d = host_find_device(h, "0000:01:00.0");
+        free(((Device *) d)->driver);
+        ((Device *) d)->driver = strdup("nouveau");
+        is_int(group_viability(h, g), VIABILITY_NO, "unknown: a known blocker decides");
+}
+
 static void test_no_iommu_json(void) {
         _cleanup_(host_freep) Host *h = NULL;
         json_object *j;
@@ -618,6 +680,7 @@ int main(void) {
         test_acs_rules();
         test_vfio_users();
         test_no_iommu_json();
+        test_unknown_facts();
         if (root[0])
                 (void) nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         return tap_done();
