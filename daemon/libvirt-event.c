@@ -160,8 +160,12 @@ static int remove_watch(int id, bool timer) {
         if (k >= 0)
                 k = sd_event_source_set_enabled(w->free_source, SD_EVENT_ONESHOT);
         if (k < 0) {
-                /* Out of memory: leak the opaque data rather than risk the deadlock. */
-                log_oom();
+                /* Leak the opaque data rather than risk the deadlock: out of memory, or -ESTALE when the
+                 * loop is finishing, which is how virConnectClose() at vfiomapd's exit gets here. */
+                if (k == -ENOMEM)
+                        log_oom();
+                else
+                        log_debug_errno(k, "Not freeing libvirt's watch %d, the event loop is finishing: %m", id);
                 w->free_source = sd_event_source_disable_unref(w->free_source);
                 w->ff = NULL;
                 watch_unlink(w);
