@@ -18,6 +18,8 @@
 /* hw/pci-host/q35.c Q35_PCI_HOST_HOLE64_SIZE_DEFAULT, hw/pci-host/i440fx.c I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT */
 #define Q35_HOLE64_SIZE_DEFAULT (UINT64_C(1) << 35)
 #define I440FX_HOLE64_SIZE_DEFAULT (UINT64_C(1) << 31)
+/* hw/i386/pc.h IO_APIC_DEFAULT_ADDRESS 0xfec00000: i440fx's 32-bit PCI hole ends below it */
+#define I440FX_PCI_HOLE_END UINT64_C(0xfebfffff)
 
 /* target/i386/cpu.h TCG_PHYS_ADDR_BITS: the guest phys-bits of every named model without host-phys-bits */
 #define DEFAULT_PHYS_BITS 40
@@ -1464,6 +1466,22 @@ static int check_amd_ht(Builder *b, const GuestParams *params, const Guest *g, c
                                                : "the relocation does not apply");
 }
 
+/* hw/pci-host/i440fx.c, i440fx_init(): the 32-bit PCI hole runs from the end of low RAM to below the
+ * IOAPIC, range_set_bounds(..., below_4g_mem_size, IO_APIC_DEFAULT_ADDRESS - 1), which asserts that the
+ * range is not negative. A max-ram-below-4g above 0xfec00000 with RAM to fill it (possible on i440fx, where
+ * the 3 GiB cap only applies when RAM must be split) makes QEMU abort (seen with QEMU 7.2, tests/system).
+ * Low RAM never reaches the LAPIC/MSI window 0xfee00000 on a guest that starts. */
+static int check_i440fx_low_ram(Builder *b, const Guest *g) {
+        if (b->spec->machine.family != MACHINE_I440FX || g->below_4g <= I440FX_PCI_HOLE_END + 1)
+                return 0;
+        return problem_add(b, PROBLEM_LOW_RAM_OVER_IOAPIC, SEVERITY_ERROR, NULL, -1, NULL,
+                           "RAM below 4 GiB ends at 0x%" PRIx64 ", above the IOAPIC at 0x%" PRIx64 ", where "
+                           "i440fx's 32-bit PCI hole must end: QEMU aborts at start (\"range_invariant: Assertion "
+                           "`range->lob <= range->upb || range->lob == range->upb + 1' failed\"). Keep "
+                           "max-ram-below-4g at or below 0x%" PRIx64 " (the default is 3.5 GiB).",
+                           g->below_4g, I440FX_PCI_HOLE_END + 1, I440FX_PCI_HOLE_END + 1);
+}
+
 int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
         _cleanup_(layout_freep) Layout *l = NULL;
         _cleanup_free_ Assigned *assigned = NULL;
@@ -1554,6 +1572,8 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
         r = check_ram(&b, &g);
         if (r >= 0)
                 r = check_amd_ht(&b, &params, &g, vendor);
+        if (r >= 0)
+                r = check_i440fx_low_ram(&b, &g);
         if (r >= 0)
                 r = check_widths(&b, &params, &g);
         if (r >= 0 && !guest_ram_fits(&g, &l->excluded_set))

@@ -57,6 +57,7 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_HOTPLUG_MULTI_DEVICE_GROUP "hotplug-multi-device-group"
 /* Added by vfiomap beyond the list. */
 #define PROBLEM_PHYS_BITS_TOO_LOW "phys-bits-too-low"             /* QEMU refuses to start */
+#define PROBLEM_LOW_RAM_OVER_IOAPIC "low-ram-over-ioapic"         /* QEMU aborts at start */
 #define PROBLEM_HOTPLUG_AREA_OVERLAPS "hotplug-area-overlaps-exclusion"
 #define PROBLEM_PEER_MMIO_UNKNOWN "peer-mmio-unknown"             /* BARs unreadable (non-root reader) */
 #define PROBLEM_IOMMU_WIDTH_UNKNOWN "iommu-width-unknown"
