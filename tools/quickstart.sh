@@ -2,7 +2,8 @@
 # First contact with vfiomap, on the bundled sample host tests/hosts/intel-client (an Intel desktop with a
 # GPU prepared for passthrough): install what is needed, build, show the host model, compute a VM's
 # layout, then run the real vfiomapd on that host over a private bus and claim the VM's devices through
-# it. Run as root on Debian 12. Everything started here is stopped at the end.
+# it. Run as root on Debian 12. Everything started here is stopped at the end. It installs Debian packages
+# first (tools/install-deps.sh; NO_INSTALL=1 skips that) and builds in build/; it installs nothing else.
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +11,7 @@ sample=tests/hosts/intel-client
 vm=tests/layout/cli/intel-gpu.xml
 
 if [ "${NO_INSTALL:-0}" != 1 ]; then
+        echo "== Installing the Debian packages vfiomap builds and runs with (tools/install-deps.sh; NO_INSTALL=1 skips this) =="
         "$src/tools/install-deps.sh"
 fi
 [ -x "$src/configure" ] || (cd "$src" && ./autogen.sh >/dev/null)
