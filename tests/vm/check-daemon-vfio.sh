@@ -103,10 +103,11 @@ check "Group $group: Users is the QEMU's PID ($qemu_pid)" expect_equal \
         "$(data users-group.json 0)" "[$qemu_pid]"
 check "Machine $machine: Users is (group $group, the QEMU's PID)" expect_equal \
         "$(data users-machine.json 0)" "[[$group,$qemu_pid]]"
-check "Describe(): the group's vfio_node ($group) and vfio_users, the machine's users" expect_equal \
-        "$(jq -r '.data[0]' "$out/users-describe.json" | jq -c --argjson g "$group" \
+# comm: the kernel's 15-byte process name (TASK_COMM_LEN), read from /proc/PID/comm.
+check "Describe(): the group's vfio_node ($group) and vfio_users, the machine's users with their names" \
+        expect_equal "$(jq -r '.data[0]' "$out/users-describe.json" | jq -c --argjson g "$group" \
                 '[(.groups[] | select(.group == $g) | .vfio_node, .vfio_users), (.machines[].users)]')" \
-        "[\"$group\",[$qemu_pid],[{\"group\":$group,\"pid\":$qemu_pid}]]"
+        "[\"$group\",[$qemu_pid],[{\"group\":$group,\"pid\":$qemu_pid,\"comm\":\"qemu-system-x86\"}]]"
 check "unbind is refused while $machine claims the group" expect_equal \
         "$(value unbind-claimed-status) $(grep -c "claimed by machine $machine" "$out/unbind-claimed.out")" \
         "1 1"
