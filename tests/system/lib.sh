@@ -85,7 +85,7 @@ system_boot() {
         mkdir -p "$out"
         VFIOMAP_VM_CACHE=$system_cache "$run_guest" --image "$system_cache/root" --install "$system_deb" \
                 "${share_args[@]}" --out "$out" --memory "${SYSTEM_MEMORY:-3G}" --timeout "$timeout" \
-                --cpu max,phys-bits=46 \
+                --cpu max,phys-bits=46 --variant "${SYSTEM_VARIANT:-intel}" \
                 ${SYSTEM_CONSOLE:+--console} \
                 -- bash "$@" >"$out/guest.tap" 2>"$out/guest.err" || status=$?
         while IFS= read -r line; do
