@@ -9,14 +9,6 @@ set -euo pipefail
 
 system_require
 system_prepare
-# VFIOMAP_SYSTEM_KEEP=DIR keeps what the guest wrote (journal) in DIR/amd.
-if [ -n "${VFIOMAP_SYSTEM_KEEP:-}" ]; then
-        out=$VFIOMAP_SYSTEM_KEEP/amd
-        rm -rf "$out"
-else
-        out=$(mktemp -d "${TMPDIR:-/tmp}/check-amd.XXXXXX")
-        trap 'rm -rf "$out"' EXIT
-fi
 SYSTEM_VARIANT=amd
-system_boot amd "$out" 400 "$system_dir/guest-amd.sh"
+system_boot amd 400 "$system_dir/guest-amd.sh"
 tap_finish

@@ -9,16 +9,8 @@ set -euo pipefail
 
 system_require
 system_prepare
-# VFIOMAP_SYSTEM_KEEP=DIR keeps what the guest wrote (journal, virsh output) in DIR/libvirt.
-if [ -n "${VFIOMAP_SYSTEM_KEEP:-}" ]; then
-        out=$VFIOMAP_SYSTEM_KEEP/libvirt
-        rm -rf "$out"
-else
-        out=$(mktemp -d "${TMPDIR:-/tmp}/check-libvirt.XXXXXX")
-        trap 'rm -rf "$out"' EXIT
-fi
 # 5 GiB: QEMU must be able to allocate vm-low-ram-ioapic's 4080 MiB before it aborts on its layout (the
 # guest's RAM is reserved at start; VFIO pins what it maps).
 SYSTEM_MEMORY=${SYSTEM_MEMORY:-5G}
-system_boot libvirt "$out" 900 "$system_dir/guest-libvirt.sh"
+system_boot libvirt 900 "$system_dir/guest-libvirt.sh"
 tap_finish

@@ -9,13 +9,5 @@ set -euo pipefail
 
 system_require
 system_prepare
-# VFIOMAP_SYSTEM_KEEP=DIR keeps what the guest wrote (journal, virsh output) in DIR/service.
-if [ -n "${VFIOMAP_SYSTEM_KEEP:-}" ]; then
-        out=$VFIOMAP_SYSTEM_KEEP/service
-        rm -rf "$out"
-else
-        out=$(mktemp -d "${TMPDIR:-/tmp}/check-service.XXXXXX")
-        trap 'rm -rf "$out"' EXIT
-fi
-system_boot service "$out" 400 "$system_dir/guest-service.sh"
+system_boot service 400 "$system_dir/guest-service.sh"
 tap_finish

@@ -21,16 +21,7 @@ group=$(group_of "$nic")
 check "group $group has the HyperTransport hole as a reserved region, as the kernel says" expect_match \
         "$(vfiomapctl --json=short group "$group" 2>&1)" '"0xfd00000000"|"0x000000fd00000000"'
 cat "/sys/kernel/iommu_groups/$group/reserved_regions" | diag
-driver_before=$(driver_of "$nic")
-out=$(vfiomapctl bind-vfio group "$group" 2>&1)
-st=$?
-check "vfiomapctl bind-vfio group $group through the service exits 0" expect_equal "$st" 0
-printf '%s\n' "$out" | diag
-check "the kernel bound $nic to vfio-pci and /dev/vfio/$group appeared" expect_equal \
-        "$(driver_of "$nic") $(test -e "/dev/vfio/$group" && echo yes)" "vfio-pci yes"
-check "vfiomapctl unbind group $group gives it back to $driver_before" \
-        sh -c "vfiomapctl unbind group $group >/dev/null && test \"\$(basename \"\$(readlink /sys/bus/pci/devices/$nic/driver)\")\" = '$driver_before'"
-check "vfiomapd logged no error in this boot" \
-        test -z "$(journalctl -b --no-pager -u vfiomapd -p err | grep -v '^-- ')"
+check_bind_unbind "$nic"
+check_daemon_logged_no_error
 journalctl -b --no-pager -o short-monotonic >/mnt/out/journal.txt
 exit 0

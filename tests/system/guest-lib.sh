@@ -53,7 +53,27 @@ group_of() { # BDF
         echo "${g##*/}"
 }
 
-# The journal of a unit since the boot, for diagnostics.
-journal_of() {
-        journalctl -b --no-pager -o short-monotonic -u "$1" | tail -n "${2:-30}"
+# check_bind_unbind BDF: `vfiomapctl bind-vfio group N` of BDF's group through the running service, then
+# `unbind`: four test points on what the kernel then shows.
+check_bind_unbind() {
+        local bdf=$1 group driver_before out st
+        group=$(group_of "$bdf")
+        driver_before=$(driver_of "$bdf")
+        out=$(vfiomapctl bind-vfio group "$group" 2>&1)
+        st=$?
+        check "vfiomapctl bind-vfio group $group through the service exits 0" expect_equal "$st" 0
+        printf '%s\n' "$out" | diag
+        check "the kernel bound $bdf to vfio-pci and /dev/vfio/$group appeared" expect_equal \
+                "$(driver_of "$bdf") $(test -e "/dev/vfio/$group" && echo yes)" "vfio-pci yes"
+        out=$(vfiomapctl unbind group "$group" 2>&1)
+        st=$?
+        check "vfiomapctl unbind group $group exits 0" expect_equal "$st" 0
+        printf '%s\n' "$out" | diag
+        check "$bdf is back on $driver_before" expect_equal "$(driver_of "$bdf")" "$driver_before"
+}
+
+# The last test point of every boot: vfiomapd logged no error (priority err or worse) in the whole boot.
+check_daemon_logged_no_error() {
+        check "vfiomapd logged no error in this boot" \
+                test -z "$(journalctl -b --no-pager -u vfiomapd -p err | grep -v '^-- ')"
 }

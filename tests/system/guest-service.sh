@@ -34,19 +34,7 @@ check "vfiomapctl status says the daemon is connected to libvirt" \
         expect_match "$(vfiomapctl status 2>&1)" '[Ll]ibvirt.*(connected|yes)'
 
 # ---- the sandbox lets every verb through: sysfs writes ----
-group=$(group_of "$nic")
-driver_before=$(driver_of "$nic")
-out=$(vfiomapctl bind-vfio group "$group" 2>&1)
-st=$?
-check "vfiomapctl bind-vfio group $group through the service exits 0" expect_equal "$st" 0
-printf '%s\n' "$out" | diag
-check "the kernel bound $nic to vfio-pci and /dev/vfio/$group appeared" expect_equal \
-        "$(driver_of "$nic") $(test -e "/dev/vfio/$group" && echo yes)" "vfio-pci yes"
-out=$(vfiomapctl unbind group "$group" 2>&1)
-st=$?
-check "vfiomapctl unbind group $group exits 0" expect_equal "$st" 0
-printf '%s\n' "$out" | diag
-check "$nic is back on $driver_before" expect_equal "$(driver_of "$nic")" "$driver_before"
+check_bind_unbind "$nic"
 
 # ---- kill -9: systemd restarts it ----
 kill -9 "$main_pid"
@@ -129,7 +117,6 @@ check "dpkg -i again exits 0" expect_equal "$st" 0
 printf '%s\n' "$out" | diag
 check "the postinst started vfiomapd on the running system" expect_equal "$(systemctl is-active vfiomapd)" active
 check "and org.vfiomap1 answers" busctl call org.vfiomap1 /org/vfiomap1 org.freedesktop.DBus.Peer Ping
-check "vfiomapd logged no error in this boot" \
-        test -z "$(journalctl -b --no-pager -u vfiomapd -p err | grep -v '^-- ')"
+check_daemon_logged_no_error
 journalctl -b --no-pager -o short-monotonic >/mnt/out/journal.txt
 exit 0

@@ -72,14 +72,25 @@ system_shares() {
         case "$build/" in "$src"/*) ;; *) echo "$build" ;; esac
 }
 
-# system_boot NAME OUT_DIR TIMEOUT GUEST_SCRIPT [ARG...]: boots the image with the package installed, runs
+# system_boot NAME TIMEOUT GUEST_SCRIPT [ARG...]: boots the image with the package installed, runs
 # GUEST_SCRIPT as the check service, and turns its "ok - " / "not ok - " lines into numbered TAP; the
 # boot itself is one more test point (its time is in the description, for tests/system/README.md).
+# What the guest wrote (its journal, virsh output) goes to a temporary directory, removed at exit, or with
+# VFIOMAP_SYSTEM_KEEP=DIR to DIR/NAME, kept.
 # The vCPU has 46 physical address bits, as a server's: libvirt refuses a nested guest whose
 # <maxphysaddr mode='emulate' bits=> exceeds the host's, and TCG's default is 40.
+system_out=
 system_boot() {
-        local name=$1 out=$2 timeout=$3 line status=0 started=$SECONDS
-        shift 3
+        local name=$1 timeout=$2 out line status=0 started=$SECONDS
+        shift 2
+        if [ -n "${VFIOMAP_SYSTEM_KEEP:-}" ]; then
+                out=$VFIOMAP_SYSTEM_KEEP/$name
+                rm -rf "$out"
+        else
+                out=$(mktemp -d "${TMPDIR:-/tmp}/check-$name.XXXXXX")
+                system_out=$out
+                trap 'rm -rf "$system_out"' EXIT
+        fi
         local -a share_args=()
         while read -r line; do share_args+=(--share "$line"); done < <(system_shares)
         mkdir -p "$out"
