@@ -63,6 +63,10 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_PHYS_BITS_UNKNOWN "phys-bits-unknown"
 #define PROBLEM_CPU_VENDOR_UNKNOWN "cpu-vendor-unknown"
 #define PROBLEM_NO_HOSTDEVS "no-hostdevs"
+/* issue 13, guest side */
+#define PROBLEM_VIOMMU_GROUP_ADDRESS_SPACES "viommu-group-address-spaces" /* QEMU refuses to start */
+#define PROBLEM_SMMUV3_ALIASED_DEVICES "smmuv3-aliased-devices"
+#define PROBLEM_GUEST_TOPOLOGY_UNKNOWN "guest-topology-unknown"
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

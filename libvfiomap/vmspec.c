@@ -76,6 +76,32 @@ ViommuModel viommu_model_from_string(const char *s) {
         return _VIOMMU_MODEL_INVALID;
 }
 
+/* libvirt's names (src/conf/domain_conf.c, virDomainControllerModelPCI). */
+static const char *const pci_controller_model_table[_PCI_CONTROLLER_MODEL_MAX] = {
+        [PCI_CONTROLLER_PCI_ROOT] = "pci-root",
+        [PCI_CONTROLLER_PCIE_ROOT] = "pcie-root",
+        [PCI_CONTROLLER_PCI_BRIDGE] = "pci-bridge",
+        [PCI_CONTROLLER_DMI_TO_PCI_BRIDGE] = "dmi-to-pci-bridge",
+        [PCI_CONTROLLER_PCIE_ROOT_PORT] = "pcie-root-port",
+        [PCI_CONTROLLER_PCIE_SWITCH_UPSTREAM_PORT] = "pcie-switch-upstream-port",
+        [PCI_CONTROLLER_PCIE_SWITCH_DOWNSTREAM_PORT] = "pcie-switch-downstream-port",
+        [PCI_CONTROLLER_PCI_EXPANDER_BUS] = "pci-expander-bus",
+        [PCI_CONTROLLER_PCIE_EXPANDER_BUS] = "pcie-expander-bus",
+        [PCI_CONTROLLER_PCIE_TO_PCI_BRIDGE] = "pcie-to-pci-bridge",
+        [PCI_CONTROLLER_OTHER] = "other",
+};
+
+const char *pci_controller_model_to_string(PciControllerModel m) {
+        return m >= 0 && m < _PCI_CONTROLLER_MODEL_MAX ? pci_controller_model_table[m] : NULL;
+}
+
+PciControllerModel pci_controller_model_from_string(const char *s) {
+        for (size_t i = 0; s && i < _PCI_CONTROLLER_MODEL_MAX; i++)
+                if (streq(s, pci_controller_model_table[i]))
+                        return (PciControllerModel) i;
+        return _PCI_CONTROLLER_MODEL_INVALID;
+}
+
 VmSpec *vmspec_free(VmSpec *s) {
         if (!s)
                 return NULL;
@@ -85,6 +111,7 @@ VmSpec *vmspec_free(VmSpec *s) {
         free(s->cpu_model);
         free(s->cpu_vendor);
         free(s->hostdevs);
+        free(s->controllers);
         free(s);
         return NULL;
 }
@@ -347,6 +374,24 @@ static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, bool m
         return 0;
 }
 
+static int spec_add_controller(VmSpec *s, unsigned index, PciControllerModel model, const VmGuestAddress *a,
+                               char **ret_error) {
+        VmController *n;
+
+        /* libvirt refuses the domain too: "Multiple 'pci' controllers with index 'N'". */
+        for (size_t i = 0; i < s->n_controllers; i++)
+                if (s->controllers[i].index == index)
+                        return fail(ret_error, -EINVAL, "PCI controller index %u is listed twice", index);
+        if (s->n_controllers >= VMSPEC_CONTROLLERS_MAX)
+                return fail(ret_error, -E2BIG, "more than %u PCI controllers", VMSPEC_CONTROLLERS_MAX);
+        n = realloc(s->controllers, (s->n_controllers + 1) * sizeof(VmController));
+        if (!n)
+                return -ENOMEM;
+        s->controllers = n;
+        n[s->n_controllers++] = (VmController) { .index = index, .model = model, .address = *a };
+        return 0;
+}
+
 /* Checks that hold for both formats. */
 static int spec_validate(VmSpec *s, char **ret_error) {
         if (s->memory == 0)
@@ -541,6 +586,67 @@ static int xml_pci_address(const xmlNode *source, const char *where, bool manage
         return spec_add_hostdev(s, &a, false, managed, ret_error);
 }
 
+/* A device's or controller's own <address type='pci'> (a direct child, unlike <source><address>). libvirt
+ * reads every attribute as optional with 0 as default, and an address that is all zeros means "assign one"
+ * (virDeviceInfoPCIAddressIsWanted() in src/conf/device_conf.c), so that is kept unset. Other address types
+ * (ccw, virtio-mmio, spapr-vio) do not sit on a PCI bus. Guest PCI domains other than 0 exist only with
+ * zPCI and pSeries, which vfiomap does not model. */
+static int xml_guest_address(const xmlNode *n, const char *where, VmGuestAddress *ret, char **ret_error) {
+        _cleanup_free_ char *type = NULL;
+        uint64_t domain = 0, bus = 0, slot = 0, function = 0;
+        xmlNode *addr = NULL;
+        int r;
+
+        *ret = (VmGuestAddress) {};
+        r = xml_child(n, "address", where, &addr, ret_error);
+        if (r < 0 || !addr)
+                return r;
+        type = xml_attr(addr, "type");
+        if (!streq_ptr(type, "pci"))
+                return 0;
+        r = xml_uint_attr(addr, "domain", where, 0, false, &domain, ret_error);
+        if (r >= 0)
+                r = xml_uint_attr(addr, "bus", where, 0xff, false, &bus, ret_error);
+        if (r >= 0)
+                r = xml_uint_attr(addr, "slot", where, 0x1f, false, &slot, ret_error);
+        if (r >= 0)
+                r = xml_uint_attr(addr, "function", where, 0x7, false, &function, ret_error);
+        if (r < 0)
+                return r;
+        if (bus == 0 && slot == 0 && function == 0)
+                return 0;
+        *ret = (VmGuestAddress) { .set = true, .bus = (uint8_t) bus, .slot = (uint8_t) slot,
+                                  .function = (uint8_t) function };
+        return 0;
+}
+
+/* <controller type='pci'>: the buses of the guest topology. The index is the bus number devices name in
+ * their <address bus=>. libvirt fills in a missing index with the lowest free one when it defines the
+ * domain; the root (pcie-root, pci-root) is always 0. A non-root controller without an index cannot be
+ * referred to reliably and is left out. */
+static int xml_parse_pci_controller(const xmlNode *d, VmSpec *s, char **ret_error) {
+        _cleanup_free_ char *model_name = xml_attr(d, "model");
+        PciControllerModel model = pci_controller_model_from_string(model_name);
+        VmGuestAddress a;
+        uint64_t index = 0;
+        int r;
+
+        if (model < 0)
+                model = PCI_CONTROLLER_OTHER;
+        r = xml_uint_attr(d, "index", "<controller type='pci'>", 255, false, &index, ret_error);
+        if (r < 0)
+                return r;
+        if (r == 0 && model != PCI_CONTROLLER_PCIE_ROOT && model != PCI_CONTROLLER_PCI_ROOT)
+                return 0;
+        if ((model == PCI_CONTROLLER_PCIE_ROOT || model == PCI_CONTROLLER_PCI_ROOT) != (index == 0))
+                return fail(ret_error, -EINVAL, "<controller type='pci' index='%" PRIu64 "' model='%s'>: "
+                            "libvirt demands index 0 for the root bus and only for it", index, strna(model_name));
+        r = xml_guest_address(d, "<controller type='pci'>", &a, ret_error);
+        if (r < 0)
+                return r;
+        return spec_add_controller(s, (unsigned) index, model, &a, ret_error);
+}
+
 /* <domain type=>. libvirt always writes it; a hand-written document without it is taken as KVM, what VFIO
  * guests run on. The types of other libvirt drivers ('test', 'xen') parse, with no QEMU vendor rule. */
 static int xml_parse_type(const xmlNode *root, VmSpec *s, char **ret_error) {
@@ -679,6 +785,9 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<hostdev type='pci'> has no <source>");
                         r = xml_pci_address(source, "<hostdev type='pci'>", managed, s, ret_error);
+                        if (r >= 0)
+                                r = xml_guest_address(d, "<hostdev type='pci'>",
+                                                      &s->hostdevs[s->n_hostdevs - 1].guest, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "interface")) {
@@ -708,8 +817,12 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<interface type='hostdev'> has no <source>");
                         r = xml_pci_address(source, "<interface type='hostdev'>", managed, s, ret_error);
+                        if (r >= 0)
+                                r = xml_guest_address(d, "<interface type='hostdev'>",
+                                                      &s->hostdevs[s->n_hostdevs - 1].guest, ret_error);
                         if (r < 0)
                                 return r;
+                        s->hostdevs[s->n_hostdevs - 1].interface = true;
                 } else if (xml_is(d, "iommu")) {
                         _cleanup_free_ char *model = xml_attr(d, "model");
                         xmlNode *driver = NULL;
@@ -736,10 +849,14 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         _cleanup_free_ char *type = xml_attr(d, "type"), *model = xml_attr(d, "model");
                         xmlNode *hole = NULL;
 
+                        if (!streq_ptr(type, "pci"))
+                                continue;
+                        r = xml_parse_pci_controller(d, s, ret_error);
+                        if (r < 0)
+                                return r;
                         /* docs/formatdomain.rst: pcihole64 belongs to the root bus controller, pcie-root
                          * on q35 and pci-root on i440fx. */
-                        if (!streq_ptr(type, "pci") ||
-                            !(streq_ptr(model, "pcie-root") || streq_ptr(model, "pci-root")))
+                        if (!(streq_ptr(model, "pcie-root") || streq_ptr(model, "pci-root")))
                                 continue;
                         r = xml_child(d, "pcihole64", "<controller model='pcie-root'>", &hole, ret_error);
                         if (r < 0)

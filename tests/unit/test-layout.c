@@ -126,6 +126,25 @@ static Host *host_arm64_smmu(void) {
         return hb_finish(h);
 }
 
+/* The same arm64 server with a two-function NIC without ACS in one group (6) behind an isolating root
+ * port: the host side of the vIOMMU address space cases. */
+static Host *host_arm64_smmu_multifunction(void) {
+        Host *h = hb_host_new("ARM");
+        Device *d;
+
+        d = hb_device(h, "0000:00:02.0", 0x060400, PCIE_TYPE_ROOT_PORT, NULL, "pcieport", 7);
+        hb_acs(d, PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        hb_window(d, WINDOW_PREF, 0x8000000000, 0x80003fffff);
+        d = hb_device(h, "0000:02:00.0", 0x020000, PCIE_TYPE_ENDPOINT, "0000:00:02.0", "vfio-pci", 6);
+        hb_bar(d, 0, 0x8000000000, 0x80001fffff, true);
+        d = hb_device(h, "0000:02:00.1", 0x020000, PCIE_TYPE_ENDPOINT, "0000:00:02.0", "vfio-pci", 6);
+        hb_bar(d, 0, 0x8000200000, 0x80003fffff, true);
+        hb_resv(h, 6, 0x8000000, 0x80fffff, RESV_MSI);
+        hb_unit(h, "smmu3.0x0000000009050000", IOMMU_ARM, -1, -1, "0000:00:02.0", "0000:02:00.0", "0000:02:00.1",
+                NULL);
+        return hb_finish(h);
+}
+
 static const struct {
         const char *name;
         Host *(*build)(void);
@@ -133,6 +152,7 @@ static const struct {
         { "amd-server", host_amd_server },
         { "intel-client", host_intel_client },
         { "arm64-smmu", host_arm64_smmu },
+        { "arm64-smmu-multifunction", host_arm64_smmu_multifunction },
 };
 
 static Host *host_by_name(const char *name) {

@@ -318,6 +318,30 @@ static const BadCase bad[] = {
         { DOM(OS "<devices><interface type='hostdev' managed=''><source><address type='pci' bus='1' "
                  "slot='0' function='0'/></source></interface></devices>"),
           -EINVAL, "<interface type='hostdev'>: managed='' is neither" },
+        /* The guest topology (guest-topology.c) */
+        { DOM(OS "<devices><controller type='pci' index='1' model='pcie-root-port'/>"
+              "<controller type='pci' index='1' model='pcie-to-pci-bridge'/></devices>"), -EINVAL,
+          "index 1 is listed twice" },
+        { DOM(OS "<devices><controller type='pci' index='256' model='pcie-root-port'/></devices>"), -EINVAL,
+          "index='256'" },
+        { DOM(OS "<devices><controller type='pci' index='x' model='pcie-root-port'/></devices>"), -EINVAL,
+          "index='x'" },
+        { DOM(OS "<devices><controller type='pci' index='3' model='pcie-root'/></devices>"), -EINVAL,
+          "index 0 for the root bus" },
+        { DOM(OS "<devices><controller type='pci' index='0' model='pcie-root-port'/></devices>"), -EINVAL,
+          "index 0 for the root bus" },
+        { DOM(OS "<devices><controller type='pci' index='1' model='pcie-root-port'><address type='pci' "
+              "bus='0' slot='0x20'/></controller></devices>"), -EINVAL, "slot='0x20'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' bus='0x100' slot='1'/></hostdev></devices>"), -EINVAL, "bus='0x100'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' domain='1' bus='1' slot='1'/></hostdev></devices>"), -EINVAL,
+          "domain='1'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' bus='1' function='9'/></hostdev></devices>"), -EINVAL, "function='9'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' bus='1'/><address type='pci' bus='2'/></hostdev></devices>"), -EINVAL,
+          "<address> appears more than once" },
         { DOM(OS "<devices><iommu model='foo'/></devices>"), -EINVAL, "<iommu model='foo'>" },
         { DOM(OS "<devices><iommu model='intel'/><iommu model='intel'/></devices>"), -EINVAL, "more than once" },
         { DOM(OS "<devices><controller type='pci' model='pcie-root'><pcihole64 unit='QiB'>1</pcihole64>"
