@@ -37,6 +37,8 @@
  *                                class= (required) sub=VVVV:DDDD rev= parent=BDF pcie=TYPE bus=SEC-SUB
  *                                driver= override= group= iommu= numa= irq= config=4096|256|64
  *                                acs=CAP:CTL caps=none claim=NAME|- width=N speed=1-6 (PCIe link)
+ *                                rebar=N:SIZES (Resizable BAR for BAR N, which must be declared; SIZES is
+ *                                the capability register's bits 4-31 in hex: bit k = 1 MiB << k)
  *                                TYPE: endpoint legacy-endpoint root-port upstream downstream pcie-pci
  *                                pci-pcie rc-integrated rc-ec none (conventional PCI)
  *     bar N KIND RANGE           KIND: io mem32 mem64 pref32 pref64; resource lines 0-5
@@ -162,6 +164,9 @@ typedef struct Dev {
         bool no_caps;
         bool acs;
         uint16_t acs_cap, acs_ctl;
+        bool rebar;
+        unsigned rebar_bar;
+        uint32_t rebar_sizes;
         Res res[RES_LINES];
 
         /* SR-IOV physical function */
@@ -1006,6 +1011,15 @@ static int parse_device(Parser *p, char **t) {
                         d->acs = true;
                         d->acs_cap = (uint16_t) cap;
                         d->acs_ctl = (uint16_t) ctl;
+                } else if ((v = kv(*i, "rebar"))) {
+                        unsigned bar, sizes;
+                        int n = -1;
+                        if (sscanf(v, "%u:%x%n", &bar, &sizes, &n) != 2 || n != (int) strlen(v) || bar > 5 ||
+                            sizes == 0 || sizes > 0x0fffffff)
+                                return syntax(p, "rebar= takes BAR:SIZES, e.g. rebar=0:0x3ff00 (256 MiB .. 128 GiB)");
+                        d->rebar = true;
+                        d->rebar_bar = bar;
+                        d->rebar_sizes = sizes;
                 } else if ((v = kv(*i, "caps"))) {
                         if (!streq(v, "none"))
                                 return syntax(p, "caps= only takes none");
@@ -1032,6 +1046,8 @@ static int parse_device(Parser *p, char **t) {
                 d->config_size = d->pcie == PCIE_NONE ? 256 : 4096;
         if (d->acs && d->config_size < 4096)
                 return syntax(p, "ACS lives in extended config space: it needs config=4096");
+        if (d->rebar && (d->pcie == PCIE_NONE || d->config_size < 4096))
+                return syntax(p, "Resizable BAR is a PCI Express extended capability: it needs config=4096");
         return 0;
 }
 
@@ -2183,11 +2199,13 @@ static size_t build_config(const Model *m, const Dev *d, uint8_t cfg[static 4096
         if (size < 4096)
                 return size;
 
-        ExtCap caps[3];
+        ExtCap caps[4];
         size_t n = 0, off = 0x100;
         caps[n++] = (ExtCap) { 0x0001, 2, 0x48 }; /* Advanced Error Reporting */
         if (d->acs)
                 caps[n++] = (ExtCap) { 0x000d, 1, 0x08 };
+        if (d->rebar)
+                caps[n++] = (ExtCap) { 0x0015, 1, 0x0c }; /* Resizable BAR, one entry */
         if (d->sriov)
                 caps[n++] = (ExtCap) { 0x0010, 1, 0x40 };
         for (size_t i = 0; i < n; i++) {
@@ -2202,6 +2220,17 @@ static size_t build_config(const Model *m, const Dev *d, uint8_t cfg[static 4096
                         put16(cfg, off + 4, d->acs_cap);
                         put16(cfg, off + 6, d->acs_ctl);
                         break;
+                case 0x0015: {
+                        /* The current size is the BAR's own (its resource line), as on hardware. */
+                        const Res *b = d->res + d->rebar_bar;
+                        uint64_t bsize = b->end >= b->start && b->end ? b->end - b->start + 1 : 0;
+                        unsigned enc = 0;
+                        while (enc < 43 && (UINT64_C(1) << (enc + 20)) < bsize)
+                                enc++;
+                        put32(cfg, off + 4, d->rebar_sizes << 4);
+                        put32(cfg, off + 8, d->rebar_bar | 1u << 5 | enc << 8);
+                        break;
+                }
                 case 0x0010:
                         put16(cfg, off + 0x08, d->num_vfs > 0 ? 0x0009 : 0x0000); /* VF Enable, VF MSE */
                         put16(cfg, off + 0x0c, (uint16_t) d->total_vfs);
