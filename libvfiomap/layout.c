@@ -256,6 +256,10 @@ const VmSpec *layout_builder_spec(const Builder *b) {
         return b->spec;
 }
 
+const Layout *layout_builder_layout(const Builder *b) {
+        return b->l;
+}
+
 static uint64_t string_hash(const char *s) {
         uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
         for (; *s; s++)
@@ -1567,6 +1571,8 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
                 r = check_amd_ht(&b, &params, &g, vendor);
         if (r >= 0)
                 r = check_widths(&b, &params, &g);
+        if (r >= 0)
+                r = layout_check_bar_window(&b);
         if (r >= 0 && !guest_ram_fits(&g, &l->excluded_set))
                 r = recommend_for_ram(&b, &params, &g, vendor);
         if (r < 0)

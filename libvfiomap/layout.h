@@ -67,6 +67,8 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_VIOMMU_GROUP_ADDRESS_SPACES "viommu-group-address-spaces" /* QEMU refuses to start */
 #define PROBLEM_SMMUV3_ALIASED_DEVICES "smmuv3-aliased-devices"
 #define PROBLEM_GUEST_TOPOLOGY_UNKNOWN "guest-topology-unknown"
+#define PROBLEM_BAR_WINDOW_TOO_SMALL "bar-window-too-small"
+#define PROBLEM_REBAR_LARGER_SIZES "rebar-larger-sizes"
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

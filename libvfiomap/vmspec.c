@@ -664,6 +664,31 @@ static int xml_parse_type(const xmlNode *root, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* UEFI or SeaBIOS: <os firmware='efi'> (libvirt 5.2+ autoselection) or a <loader> that is a pflash image
+ * or names OVMF/edk2 (what hand-made VFIO domains use). The 64-bit MMIO window of the guest is OVMF's
+ * choice with UEFI (bar-window.c). */
+static int xml_parse_firmware(const xmlNode *os, VmSpec *s, char **ret_error) {
+        _cleanup_free_ char *fw = xml_attr(os, "firmware");
+        xmlNode *loader = NULL;
+        int r;
+
+        if (fw && !streq(fw, "efi") && !streq(fw, "bios"))
+                return fail(ret_error, -EINVAL, "<os firmware='%s'> is neither 'efi' nor 'bios'", fw);
+        s->efi = streq_ptr(fw, "efi");
+        r = xml_child(os, "loader", "<os>", &loader, ret_error);
+        if (r < 0)
+                return r;
+        if (loader && !s->efi) {
+                _cleanup_free_ char *type = xml_attr(loader, "type"), *path = xml_text(loader);
+
+                if (!path)
+                        return -ENOMEM;
+                s->efi = streq_ptr(type, "pflash") || strcasestr(path, "ovmf") || strcasestr(path, "edk2") ||
+                         strcasestr(path, "aavmf");
+        }
+        return 0;
+}
+
 static int xml_parse_os(const xmlNode *root, VmSpec *s, char **ret_error) {
         _cleanup_free_ char *machine = NULL;
         xmlNode *os = NULL, *type = NULL;
@@ -679,6 +704,9 @@ static int xml_parse_os(const xmlNode *root, VmSpec *s, char **ret_error) {
         if (!type)
                 return fail(ret_error, -EINVAL, "<os><type> is missing: the layout depends on the machine type "
                             "(use the XML of `virsh dumpxml`, which always names it)");
+        r = xml_parse_firmware(os, s, ret_error);
+        if (r < 0)
+                return r;
         s->arch = xml_attr(type, "arch");
         machine = xml_attr(type, "machine");
         if (!machine)
@@ -872,9 +900,25 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* OVMF's classic 64-bit MMIO window size, from -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N
+ * (OvmfPkg/Library/PlatformInitLib/MemDetect.c, PlatformGetFirstNonAddress()). Other -fw_cfg items are
+ * left to QEMU. */
+static int spec_apply_fw_cfg(VmSpec *s, const char *opts, char **ret_error) {
+        static const char prefix[] = "name=opt/ovmf/X-PciMmio64Mb,string=";
+        uint64_t mb;
+
+        if (!startswith(opts, prefix))
+                return 0;
+        if (safe_atou64_base(opts + strlen(prefix), 10, &mb) < 0 || mb == 0 || mb > (VMSPEC_SIZE_MAX >> 20))
+                return fail(ret_error, -EINVAL, "<qemu:commandline>: -fw_cfg %s is not a size in MiB up to 4 PiB",
+                            opts);
+        s->ovmf_mmio64_size = mb << 20;
+        return 0;
+}
+
 static int xml_parse_qemu_commandline(const xmlNode *root, VmSpec *s, char **ret_error) {
         for (xmlNode *cl = root->children; cl; cl = cl->next) {
-                bool want_machine = false;
+                bool want_machine = false, want_fw_cfg = false;
 
                 if (!xml_is_qemu(cl, "commandline"))
                         continue;
@@ -892,8 +936,15 @@ static int xml_parse_qemu_commandline(const xmlNode *root, VmSpec *s, char **ret
                                 if (r < 0)
                                         return r;
                                 want_machine = false;
-                        } else
+                        } else if (want_fw_cfg) {
+                                r = spec_apply_fw_cfg(s, v, ret_error);
+                                if (r < 0)
+                                        return r;
+                                want_fw_cfg = false;
+                        } else {
                                 want_machine = streq(v, "-machine") || streq(v, "-M");
+                                want_fw_cfg = streq(v, "-fw_cfg");
+                        }
                 }
                 if (want_machine)
                         return fail(ret_error, -EINVAL, "<qemu:commandline> ends with -machine and no value");
@@ -1309,6 +1360,20 @@ int vmspec_parse_json(const char *buf, size_t len, VmSpec **ret, char **ret_erro
                         r = json_parse_hostdevs(v, s, ret_error);
                         if (r < 0)
                                 return r;
+                } else if (streq(key, "firmware")) {
+                        const char *fw = NULL;
+                        r = json_string(v, key, &fw, ret_error);
+                        if (r < 0)
+                                return r;
+                        if (!streq(fw, "efi") && !streq(fw, "bios"))
+                                return fail(ret_error, -EINVAL, "\"firmware\" is \"%s\", not \"efi\" or \"bios\"", fw);
+                        s->efi = streq(fw, "efi");
+                } else if (streq(key, "ovmf_mmio64_size")) {
+                        r = json_size(v, key, &s->ovmf_mmio64_size, ret_error);
+                        if (r < 0)
+                                return r;
+                        if (s->ovmf_mmio64_size == 0 || s->ovmf_mmio64_size > VMSPEC_SIZE_MAX)
+                                return fail(ret_error, -EINVAL, "\"ovmf_mmio64_size\" must be 1 MiB .. 4 PiB");
                 } else
                         return fail(ret_error, -EINVAL, "unknown key \"%s\" (see proto/vm-spec.md)", key);
         }

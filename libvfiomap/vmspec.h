@@ -158,6 +158,9 @@ typedef struct VmSpec {
         bool has_max_ram_below_4g;
         uint64_t max_ram_below_4g;     /* -machine max-ram-below-4g= in <qemu:commandline> */
 
+        bool efi;                      /* <os firmware='efi'> or an OVMF/AAVMF <loader>: UEFI, not SeaBIOS */
+        uint64_t ovmf_mmio64_size;     /* -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N in bytes, 0 if unset */
+
         VmHostdev *hostdevs;
         size_t n_hostdevs;
         VmController *controllers;     /* <controller type='pci'>, in document order, indexes unique */

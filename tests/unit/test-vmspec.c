@@ -76,6 +76,45 @@ static void test_good_xml(void) {
         }
 }
 
+/* issue 13: the guest topology, the firmware and OVMF's window as read from the XML. */
+static void test_guest_xml(void) {
+        static const char xml[] =
+                "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>g</name><memory>4</memory>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type><loader type='rom'>/x/OVMF_CODE.fd</loader></os>"
+                "<devices><controller type='pci' model='pcie-root'/>"
+                "<controller type='pci' index='2' model='pcie-to-pci-bridge'><address type='pci' bus='0x01' "
+                "slot='0' function='0'/></controller>"
+                "<controller type='pci' model='pcie-root-port'/>"
+                "<controller type='pci' index='1' model='ioh4242'/>"
+                "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/></source>"
+                "<address type='pci' domain='0x0000' bus='0x02' slot='0x01' function='0x0'/></hostdev>"
+                "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='1'/></source>"
+                "<address type='pci' domain='0' bus='0' slot='0' function='0'/></hostdev>"
+                "<interface type='hostdev'><source><address type='pci' bus='3' slot='0' function='0'/></source>"
+                "<address type='pci' bus='2' slot='2'/></interface>"
+                "</devices><qemu:commandline><qemu:arg value='-fw_cfg'/>"
+                "<qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=131072'/></qemu:commandline></domain>";
+        _cleanup_(vmspec_freep) VmSpec *s = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        if (vmspec_parse(xml, strlen(xml), &s, &error) < 0) {
+                ok(false, "guest XML parses: %s", strna(error));
+                return;
+        }
+        ok(s->efi, "an OVMF loader means UEFI");
+        ok(s->ovmf_mmio64_size == UINT64_C(128) << 30, "X-PciMmio64Mb=131072 is 128 GiB");
+        is_int((int) s->n_controllers, 3, "root, bridge and the unknown model; the root port without index is left out");
+        is_int(s->controllers[0].model, PCI_CONTROLLER_PCIE_ROOT, "  pcie-root, index 0 by default");
+        is_int(s->controllers[1].model, PCI_CONTROLLER_PCIE_TO_PCI_BRIDGE, "  the bridge");
+        ok(s->controllers[1].address.set && s->controllers[1].address.bus == 1, "  on bus 1");
+        is_int(s->controllers[2].model, PCI_CONTROLLER_OTHER, "  an unknown model is kept as other");
+        ok(s->hostdevs[0].guest.set && s->hostdevs[0].guest.bus == 2 && s->hostdevs[0].guest.slot == 1,
+           "hostdev 0 at 02:01.0");
+        ok(!s->hostdevs[1].guest.set, "an all-zero address is left to libvirt");
+        ok(s->hostdevs[2].interface && s->hostdevs[2].guest.set && s->hostdevs[2].guest.slot == 2,
+           "the interface's own address");
+}
+
 static void test_defaults(void) {
         static const char xml[] = "<domain><name>d</name><memory>1048576</memory>"
                                   "<os><type machine='pc-i440fx-2.12'>hvm</type></os><cpu><topology sockets='1'/>"
@@ -318,6 +357,19 @@ static const BadCase bad[] = {
         { DOM(OS "<devices><interface type='hostdev' managed=''><source><address type='pci' bus='1' "
                  "slot='0' function='0'/></source></interface></devices>"),
           -EINVAL, "<interface type='hostdev'>: managed='' is neither" },
+        /* Firmware and OVMF's window (bar-window.c) */
+        { DOM("<os firmware='uefi'><type arch='x86_64' machine='q35'>hvm</type></os>"), -EINVAL,
+          "<os firmware='uefi'> is neither" },
+        { DOM("<os><type arch='x86_64' machine='q35'>hvm</type><loader/><loader/></os>"), -EINVAL,
+          "<os><loader> appears more than once" },
+        { "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>x</name><memory>4</memory>" OS
+          "<qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=lots'/>"
+          "</qemu:commandline></domain>",
+          -EINVAL, "X-PciMmio64Mb,string=lots is not a size" },
+        { "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>x</name><memory>4</memory>" OS
+          "<qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=0'/>"
+          "</qemu:commandline></domain>",
+          -EINVAL, "X-PciMmio64Mb,string=0 is not a size" },
         /* The guest topology (guest-topology.c) */
         { DOM(OS "<devices><controller type='pci' index='1' model='pcie-root-port'/>"
               "<controller type='pci' index='1' model='pcie-to-pci-bridge'/></devices>"), -EINVAL,
@@ -384,6 +436,9 @@ static const BadCase bad[] = {
         { "{\"machine\": \"q35\", \"memory\": 4096, \"max_memory\": 8192}", -EINVAL, "needs \"memory_slots\"" },
         { "{\"machine\": \"q35\", \"memory\": \"8EiB\"}", -EINVAL, "exceeds 4 PiB" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"max_ram_below_4g\": \"5GiB\"}", -EINVAL, "exceeds 4 GiB" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"firmware\": \"uefi\"}", -EINVAL, "not \"efi\" or \"bios\"" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"firmware\": 1}", -EINVAL, "\"firmware\" must be a string" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"ovmf_mmio64_size\": 0}", -EINVAL, "1 MiB .. 4 PiB" },
         { "[1, 2]", -EINVAL, "neither" },
         { "", -EINVAL, "neither" },
         { "hello", -EINVAL, "neither" },
@@ -439,6 +494,7 @@ static void test_limits(void) {
 int main(void) {
         test_good_xml();
         test_defaults();
+        test_guest_xml();
         test_accel();
         test_units();
         test_machine_types();
