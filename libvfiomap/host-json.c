@@ -248,6 +248,7 @@ json_object *host_iommu_to_json(const Host *h) {
                 (void) json_object_array_add(a, unit_to_json(h, h->units[i]));
         ADD(o, "units", a);
         ADD(o, "allow_unsafe_interrupts", json_object_new_boolean(h->allow_unsafe_interrupts));
+        ADD(o, "dma_entry_limit", h->dma_entry_limit >= 0 ? json_object_new_int64(h->dma_entry_limit) : NULL);
         return o;
 }
 

@@ -27,6 +27,7 @@
  *   cpu arm64 KEY=VALUE...       implementer= part= variant= revision= bogomips= count= features=
  *   cpuinfo <<EOF                /proc/cpuinfo verbatim instead of "cpu"
  *   unsafe-interrupts Y|N        writes vfio_iommu_type1's allow_unsafe_interrupts parameter
+ *   dma-entry-limit N            writes vfio_iommu_type1's dma_entry_limit parameter
  *   unit NAME intel|amd|arm [KEY=VALUE...] [default]
  *                                intel: cap= ecap= (hex) version= address= (hex); amd: cap= (hex)
  *                                features=EFR|EFR2:EFR (hex); parent=BDF|PATH places the unit below a
@@ -275,6 +276,7 @@ typedef struct Model {
         IomemMode iomem_mode;
         char *group_type; /* NULL: kernels before 5.11, no "type" file */
         int unsafe_interrupts; /* -1: no parameter file, 0: N, 1: Y */
+        long long dma_entry_limit; /* -1: no parameter file */
         int numa;              /* numa_node of every device that does not say */
         Cpu cpu;
         char *cpuinfo_text, *iomem_text;
@@ -308,6 +310,7 @@ static int model_init(Model *m, const char *source) {
                 .iov = true,
                 .iomem_mode = IOMEM_GENERATE,
                 .unsafe_interrupts = -1,
+                .dma_entry_limit = -1,
                 .numa = -1,
                 .group_type = strdup("DMA"),
         };
@@ -1400,6 +1403,14 @@ static int parse_statement(Parser *p, char **t, const char *heredoc) {
                 if (b < 0)
                         return syntax(p, "unsafe-interrupts takes Y or N");
                 m->unsafe_interrupts = b;
+                return 0;
+        }
+        if (streq(k, "dma-entry-limit")) {
+                unsigned v;
+                int n = -1;
+                if (!t[1] || t[2] || sscanf(t[1], "%u%n", &v, &n) != 1 || n != (int) strlen(t[1]))
+                        return syntax(p, "dma-entry-limit takes a number");
+                m->dma_entry_limit = v;
                 return 0;
         }
         if (streq(k, "unit"))
@@ -2868,6 +2879,12 @@ static int write_vfio(const Model *m, Tree *t) {
         if (m->unsafe_interrupts >= 0) {
                 r = tree_printf(t, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "%c\n",
                                 m->unsafe_interrupts ? 'Y' : 'N');
+                if (r < 0)
+                        return r;
+        }
+        if (m->dma_entry_limit >= 0) {
+                r = tree_printf(t, "sys/module/vfio_iommu_type1/parameters/dma_entry_limit", "%lld\n",
+                                m->dma_entry_limit);
                 if (r < 0)
                         return r;
         }
