@@ -26,3 +26,6 @@ int layout_check_viommu_spaces(Builder *b);
 
 /* bar-window.c: the assigned devices' 64-bit BARs against the guest's 64-bit MMIO window. */
 int layout_check_bar_window(Builder *b);
+
+/* dma-limits.c: vfio_iommu_type1's dma_entry_limit and the locked-memory limit against what the VM needs. */
+int layout_check_dma_limits(Builder *b);

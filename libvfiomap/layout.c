@@ -1573,6 +1573,8 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
                 r = check_widths(&b, &params, &g);
         if (r >= 0)
                 r = layout_check_bar_window(&b);
+        if (r >= 0)
+                r = layout_check_dma_limits(&b);
         if (r >= 0 && !guest_ram_fits(&g, &l->excluded_set))
                 r = recommend_for_ram(&b, &params, &g, vendor);
         if (r < 0)

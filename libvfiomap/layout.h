@@ -69,6 +69,9 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_GUEST_TOPOLOGY_UNKNOWN "guest-topology-unknown"
 #define PROBLEM_BAR_WINDOW_TOO_SMALL "bar-window-too-small"
 #define PROBLEM_REBAR_LARGER_SIZES "rebar-larger-sizes"
+#define PROBLEM_DMA_ENTRY_LIMIT "dma-entry-limit"
+#define PROBLEM_VIOMMU_DMA_MAPPINGS "viommu-dma-mappings"
+#define PROBLEM_MEMLOCK_TOO_LOW "memlock-too-low"
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

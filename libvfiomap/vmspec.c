@@ -785,6 +785,68 @@ static int xml_parse_cpu(const xmlNode *root, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* <memtune><hard_limit>: libvirt sets RLIMIT_MEMLOCK to it for VFIO guests (dma-limits.c). */
+static int xml_parse_memtune(const xmlNode *root, VmSpec *s, char **ret_error) {
+        xmlNode *memtune = NULL, *hard = NULL;
+        int r;
+
+        r = xml_child(root, "memtune", "", &memtune, ret_error);
+        if (r < 0 || !memtune)
+                return r;
+        r = xml_child(memtune, "hard_limit", "<memtune>", &hard, ret_error);
+        if (r < 0 || !hard)
+                return r;
+        r = xml_memory(hard, "hard_limit", &s->hard_limit, ret_error);
+        if (r < 0)
+                return r;
+        /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, 2^53 - 1 KiB, prints as 9007199254740991: no limit. */
+        s->has_hard_limit = s->hard_limit < VMSPEC_SIZE_MAX;
+        return 0;
+}
+
+/* <devices><memory model='virtio-mem'>: QEMU maps every plugged block of it into each VFIO container
+ * separately (vfio_ram_discard_notify_populate(), hw/vfio), so it counts in blocks. */
+static int xml_parse_memory_device(const xmlNode *d, VmSpec *s, char **ret_error) {
+        _cleanup_free_ char *model = xml_attr(d, "model");
+        xmlNode *target = NULL, *size = NULL, *block = NULL, *requested = NULL;
+        uint64_t sz = 0, bl = 0, rq = 0;
+        int r;
+
+        if (!streq_ptr(model, "virtio-mem")) {
+                if (streq_ptr(model, "dimm") || streq_ptr(model, "nvdimm"))
+                        s->n_dimms++;
+                return 0;
+        }
+        r = xml_child(d, "target", "<memory model='virtio-mem'>", &target, ret_error);
+        if (r >= 0 && target)
+                r = xml_child(target, "size", "<memory model='virtio-mem'><target>", &size, ret_error);
+        if (r >= 0 && target)
+                r = xml_child(target, "block", "<memory model='virtio-mem'><target>", &block, ret_error);
+        if (r >= 0 && target)
+                r = xml_child(target, "requested", "<memory model='virtio-mem'><target>", &requested, ret_error);
+        if (r < 0)
+                return r;
+        if (!size || !block)
+                return fail(ret_error, -EINVAL, "<memory model='virtio-mem'><target> needs <size> and <block>");
+        r = xml_memory(size, "size", &sz, ret_error);
+        if (r >= 0)
+                r = xml_memory(block, "block", &bl, ret_error);
+        if (r >= 0 && requested)
+                r = xml_memory(requested, "requested", &rq, ret_error);
+        if (r < 0)
+                return r;
+        /* libvirt and QEMU demand a power-of-two block of at least the page size that divides the size. */
+        if (bl == 0 || (bl & (bl - 1)) != 0 || sz % bl != 0 || rq > sz || sz > VMSPEC_SIZE_MAX)
+                return fail(ret_error, -EINVAL, "<memory model='virtio-mem'>: block %" PRIu64 " must be a power of two "
+                            "dividing size %" PRIu64 ", and requested %" PRIu64 " at most the size", bl, sz, rq);
+        s->virtio_mem_blocks += sz / bl;
+        s->virtio_mem_requested_blocks += (rq + bl - 1) / bl;
+        s->virtio_mem_size += sz;
+        if (s->virtio_mem_size > VMSPEC_SIZE_MAX)
+                return fail(ret_error, -EINVAL, "the virtio-mem devices exceed 4 PiB together");
+        return 0;
+}
+
 static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
         xmlNode *devices = NULL;
         bool seen_iommu = false;
@@ -851,6 +913,10 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         if (r < 0)
                                 return r;
                         s->hostdevs[s->n_hostdevs - 1].interface = true;
+                } else if (xml_is(d, "memory")) {
+                        r = xml_parse_memory_device(d, s, ret_error);
+                        if (r < 0)
+                                return r;
                 } else if (xml_is(d, "iommu")) {
                         _cleanup_free_ char *model = xml_attr(d, "model");
                         xmlNode *driver = NULL;
@@ -1042,6 +1108,8 @@ int vmspec_parse_domain_xml(const char *buf, size_t len, VmSpec **ret, char **re
                 r = xml_parse_cpu(root, s, ret_error);
         if (r >= 0)
                 r = xml_parse_devices(root, s, ret_error);
+        if (r >= 0)
+                r = xml_parse_memtune(root, s, ret_error);
         if (r >= 0)
                 r = xml_parse_qemu_commandline(root, s, ret_error);
         if (r >= 0)

@@ -158,6 +158,14 @@ typedef struct VmSpec {
         bool has_max_ram_below_4g;
         uint64_t max_ram_below_4g;     /* -machine max-ram-below-4g= in <qemu:commandline> */
 
+        /* What pins guest memory and how many DMA mappings it takes (dma-limits.c). */
+        bool has_hard_limit;
+        uint64_t hard_limit;           /* <memtune><hard_limit>, bytes */
+        uint64_t virtio_mem_blocks;    /* <memory model='virtio-mem'>: the sum of <size>/<block> */
+        uint64_t virtio_mem_requested_blocks; /* ... of <requested>/<block>: plugged at start */
+        uint64_t virtio_mem_size;      /* the sum of their <size> */
+        unsigned n_dimms;              /* <memory model='dimm'> (and nvdimm): a RAM section each */
+
         bool efi;                      /* <os firmware='efi'> or an OVMF/AAVMF <loader>: UEFI, not SeaBIOS */
         uint64_t ovmf_mmio64_size;     /* -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N in bytes, 0 if unset */
 

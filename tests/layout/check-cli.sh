@@ -183,6 +183,25 @@ else
         ok "mkhost builds the ReBAR host" false
 fi
 
+# vfio_iommu_type1's dma_entry_limit from sysfs: in the host JSON, and what the layout counts against.
+{ cat "$top_srcdir/tests/hosts/intel-client.host"; echo "dma-entry-limit 4096"; } >"$tmp/limit.host"
+if "$MKHOST" "$tmp/limit.host" "$tmp/limit" >/dev/null; then
+        "$VFIOMAPCTL" --root "$tmp/limit" iommu --json >"$tmp/iommu.json" 2>"$tmp/err"
+        ok "iommu --json shows dma_entry_limit" python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["dma_entry_limit"] == 4096' "$tmp/iommu.json"
+        "$VFIOMAPCTL" --root "$tmp/limit" layout "$top_srcdir/tests/layout/cases/intel-virtio-mem-8m-blocks.xml" \
+                >"$tmp/out" 2>"$tmp/err"
+        tr '\n' ' ' <"$tmp/out" | sed 's/  */ /g' >"$tmp/out1"
+        ok "32768 virtio-mem blocks exceed a limit of 4096" grep -q "dma_entry_limit of 4096 per container" "$tmp/out1"
+else
+        ok "mkhost builds the host with dma-entry-limit" false
+fi
+"$VFIOMAPCTL" --root "$tmp/intel-client" iommu --json >"$tmp/iommu.json" 2>"$tmp/err"
+ok "no parameter file: dma_entry_limit is null" python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["dma_entry_limit"] is None' "$tmp/iommu.json"
+
 # ---- bad input ----
 printf '<domain><name>x</name></domain>' >"$tmp/bad.xml"
 layout intel-client layout "$tmp/bad.xml"

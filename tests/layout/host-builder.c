@@ -24,6 +24,7 @@ Host *hb_host_new(const char *cpu_vendor) {
         h->cpu_vendor = cpu_vendor ? check(strdup(cpu_vendor)) : NULL;
         /* Unknown unless a case sets them, as host_load() leaves them without cpuinfo/osrelease. */
         h->cpu_phys_bits = -1;
+        h->dma_entry_limit = 65535;
         h->kernel_major = h->kernel_minor = -1;
         return h;
 }

@@ -2,6 +2,8 @@
 /* The VM description parsers: what they read from real domain XML and JSON specs, and that every bad input
  * is refused with a message naming the element, attribute or key at fault. */
 
+#include <inttypes.h>
+
 #include "tap.h"
 #include "util.h"
 #include "vmspec.h"
@@ -113,6 +115,38 @@ static void test_guest_xml(void) {
         ok(!s->hostdevs[1].guest.set, "an all-zero address is left to libvirt");
         ok(s->hostdevs[2].interface && s->hostdevs[2].guest.set && s->hostdevs[2].guest.slot == 2,
            "the interface's own address");
+}
+
+static void test_memory_limits_xml(void) {
+        static const char xml[] =
+                "<domain><name>m</name><memory unit='GiB'>8</memory><maxMemory slots='4' unit='GiB'>64</maxMemory>"
+                "<memtune><hard_limit unit='GiB'>9</hard_limit></memtune>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+                "<memory model='virtio-mem'><target><size unit='GiB'>16</size><block unit='MiB'>2</block>"
+                "<requested unit='MiB'>3</requested></target></memory>"
+                "<memory model='virtio-mem'><target><size unit='GiB'>8</size><block unit='MiB'>8</block>"
+                "</target></memory>"
+                "<memory model='dimm'><target><size unit='GiB'>1</size></target></memory>"
+                "</devices></domain>";
+        static const char unlimited[] =
+                "<domain><name>m</name><memory unit='GiB'>8</memory>"
+                "<memtune><hard_limit unit='KiB'>9007199254740991</hard_limit></memtune>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>";
+        _cleanup_(vmspec_freep) VmSpec *s = NULL, *u = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        if (vmspec_parse(xml, strlen(xml), &s, &error) < 0) {
+                ok(false, "memory limits XML parses: %s", strna(error));
+                return;
+        }
+        ok(s->has_hard_limit && s->hard_limit == 9 * GiB, "hard_limit 9 GiB");
+        ok(s->virtio_mem_blocks == 8192 + 1024, "virtio-mem blocks add up over devices (%" PRIu64 ")",
+           s->virtio_mem_blocks);
+        ok(s->virtio_mem_requested_blocks == 2, "3 MiB requested in 2 MiB blocks plug 2");
+        ok(s->virtio_mem_size == 24 * GiB, "virtio-mem sizes add up");
+        is_int((int) s->n_dimms, 1, "one DIMM");
+        ok(vmspec_parse(unlimited, strlen(unlimited), &u, &error) == 0 && !u->has_hard_limit,
+           "libvirt's 'unlimited' hard_limit is no limit");
 }
 
 static void test_defaults(void) {
@@ -357,6 +391,21 @@ static const BadCase bad[] = {
         { DOM(OS "<devices><interface type='hostdev' managed=''><source><address type='pci' bus='1' "
                  "slot='0' function='0'/></source></interface></devices>"),
           -EINVAL, "<interface type='hostdev'>: managed='' is neither" },
+        /* Mapping and locked-memory limits (dma-limits.c) */
+        { DOM(OS "<memtune><hard_limit unit='QiB'>4</hard_limit></memtune>"), -EINVAL, "<hard_limit unit='QiB'>" },
+        { DOM(OS "<memtune><hard_limit>1</hard_limit><hard_limit>2</hard_limit></memtune>"), -EINVAL,
+          "<memtune><hard_limit> appears more than once" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='GiB'>4</size></target></memory></devices>"),
+          -EINVAL, "needs <size> and <block>" },
+        { DOM(OS "<devices><memory model='virtio-mem'/></devices>"), -EINVAL, "needs <size> and <block>" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>12</size><block unit='MiB'>3</block>"
+                 "</target></memory></devices>"), -EINVAL, "must be a power of two" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>12</size><block unit='MiB'>8</block>"
+                 "</target></memory></devices>"), -EINVAL, "must be a power of two dividing size" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>16</size><block unit='MiB'>2</block>"
+                 "<requested unit='MiB'>32</requested></target></memory></devices>"), -EINVAL, "at most the size" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>16</size><block unit='MiB'>0</block>"
+                 "</target></memory></devices>"), -EINVAL, "must be a power of two" },
         /* Firmware and OVMF's window (bar-window.c) */
         { DOM("<os firmware='uefi'><type arch='x86_64' machine='q35'>hvm</type></os>"), -EINVAL,
           "<os firmware='uefi'> is neither" },
@@ -495,6 +544,7 @@ int main(void) {
         test_good_xml();
         test_defaults();
         test_guest_xml();
+        test_memory_limits_xml();
         test_accel();
         test_units();
         test_machine_types();
