@@ -25,11 +25,11 @@
  *   the guest works. But the hole (the layout's mmio64) is where the layout engine checks peer mappings
  *   and widths, so BARs beyond it are not covered: info, with the hole size that covers them. */
 
+#include "layout-internal.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "layout-internal.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -101,10 +101,12 @@ static bool guest_window(const VmSpec *s, const Layout *l, GuestWindow *ret) {
         if (s->machine.family == MACHINE_VIRT || !s->efi) {
                 if (!l->has_mmio64)
                         return false;
-                *ret = (GuestWindow) { l->mmio64_start, l->mmio64_end,
-                                       s->machine.family == MACHINE_VIRT ? "the virt board's high PCIe MMIO window"
-                                                                         : "QEMU's 64-bit PCI hole",
-                                       s->machine.family == MACHINE_VIRT };
+                *ret = (GuestWindow){ l->mmio64_start,
+                                      l->mmio64_end,
+                                      s->machine.family == MACHINE_VIRT
+                                              ? "the virt board's high PCIe MMIO window"
+                                              : "QEMU's 64-bit PCI hole",
+                                      s->machine.family == MACHINE_VIRT };
                 return true;
         }
 
@@ -112,8 +114,10 @@ static bool guest_window(const VmSpec *s, const Layout *l, GuestWindow *ret) {
         int bits = ovmf_phys_bits(s, l);
 
         if (bits > 0 && classic < UINT64_C(1) << (bits - 3)) {
-                *ret = (GuestWindow) { (UINT64_C(1) << bits) - (UINT64_C(1) << (bits - 3)),
-                                       (UINT64_C(1) << bits) - 1, "OVMF's dynamic 64-bit MMIO window", true };
+                *ret = (GuestWindow){ (UINT64_C(1) << bits) - (UINT64_C(1) << (bits - 3)),
+                                      (UINT64_C(1) << bits) - 1,
+                                      "OVMF's dynamic 64-bit MMIO window",
+                                      true };
                 return true;
         }
         for (size_t i = 0; i < l->ram.n; i++)
@@ -122,11 +126,16 @@ static bool guest_window(const VmSpec *s, const Layout *l, GuestWindow *ret) {
         if (l->has_hotplug && l->hotplug_end + 1 > base)
                 base = l->hotplug_end + 1;
         base = align_up(align_up(base, GiB), pow2_floor(classic));
-        *ret = (GuestWindow) { base, base + classic - 1, "OVMF's classic 64-bit MMIO window", true };
+        *ret = (GuestWindow){ base, base + classic - 1, "OVMF's classic 64-bit MMIO window", true };
         return true;
 }
 
-static int collect_bars(const Host *h, const VmSpec *s, BigBar *bars, size_t *ret_n, uint64_t *ret_rebar_max) {
+static int collect_bars(
+        const Host *h,
+        const VmSpec *s,
+        BigBar *bars,
+        size_t *ret_n,
+        uint64_t *ret_rebar_max) {
         size_t n = 0;
         uint64_t rebar_extra = 0;
 
@@ -142,15 +151,16 @@ static int collect_bars(const Host *h, const VmSpec *s, BigBar *bars, size_t *re
                         const Bar *b = d->bars + k;
                         uint64_t want = PCI_RESOURCE_MEM | PCI_RESOURCE_MEM_64 | PCI_RESOURCE_PREFETCH;
 
-                        if (b->index > 5 || (b->flags & want) != want || (b->flags & PCI_RESOURCE_DISABLED) ||
-                            b->end < b->start || n >= BARS_MAX)
+                        if (b->index > 5 || (b->flags & want) != want ||
+                            (b->flags & PCI_RESOURCE_DISABLED) || b->end < b->start || n >= BARS_MAX)
                                 continue;
-                        bars[n++] = (BigBar) { d->address, b->index, pow2_floor(b->end - b->start + 1) };
+                        bars[n++] = (BigBar){ d->address, b->index, pow2_floor(b->end - b->start + 1) };
                         /* The largest size the Resizable BAR capability offers beyond the current one. */
                         for (unsigned r = 0; d->config_read && r < d->config.n_rebar; r++)
                                 if (d->config.rebar_bars[r].bar == b->index &&
                                     pow2_floor(d->config.rebar_bars[r].sizes) > bars[n - 1].size)
-                                        rebar_extra += pow2_floor(d->config.rebar_bars[r].sizes) - bars[n - 1].size;
+                                        rebar_extra +=
+                                                pow2_floor(d->config.rebar_bars[r].sizes) - bars[n - 1].size;
                 }
         }
         *ret_n = n;
@@ -160,48 +170,76 @@ static int collect_bars(const Host *h, const VmSpec *s, BigBar *bars, size_t *re
 
 /* need: the BARs' span from an aligned start; hole_need: from where QEMU's 64-bit hole starts (after RAM,
  * 1 GiB aligned), which may first have to skip up to the largest BAR's alignment. */
-static int recommend_window(Builder *b, const VmSpec *s, uint64_t need, uint64_t hole_need, const GuestWindow *w) {
+static int recommend_window(
+        Builder *b,
+        const VmSpec *s,
+        uint64_t need,
+        uint64_t hole_need,
+        const GuestWindow *w) {
         char libvirt[512], qemu[160], size[SIZE_STRLEN];
         uint64_t hole = align_up(hole_need, GiB);
         int r;
 
         if (s->machine.family == MACHINE_VIRT)
-                return layout_builder_recommend(b, "assign-fewer-bars", NULL, NULL,
-                                                "The virt board's 64-bit PCIe window is fixed: assign fewer or "
-                                                "smaller devices, or resize their BARs on the host "
-                                                "(/sys/bus/pci/devices/BDF/resourceN_resize) before start.");
+                return layout_builder_recommend(
+                        b,
+                        "assign-fewer-bars",
+                        NULL,
+                        NULL,
+                        "The virt board's 64-bit PCIe window is fixed: assign fewer or "
+                        "smaller devices, or resize their BARs on the host "
+                        "(/sys/bus/pci/devices/BDF/resourceN_resize) before start.");
         (void) format_size(size, hole);
-        snprintf(libvirt, sizeof libvirt,
-                 "<controller type='pci' index='0' model='%s'>\n"
-                 "  <pcihole64 unit='KiB'>%" PRIu64 "</pcihole64>\n"
-                 "</controller>",
-                 s->machine.family == MACHINE_Q35 ? "pcie-root" : "pci-root", hole >> 10);
-        snprintf(qemu, sizeof qemu, "-global %s.pci-hole64-size=%" PRIu64 "G",
-                 s->machine.family == MACHINE_Q35 ? "q35-pcihost" : "i440FX-pcihost", hole / GiB);
-        r = layout_builder_recommend(b, "set-pcihole64", libvirt, qemu,
-                                     "Make the 64-bit PCI hole %s: from where it starts, after RAM, that holds "
-                                     "the assigned devices' 64-bit BARs, each naturally aligned.", size);
+        snprintf(
+                libvirt,
+                sizeof libvirt,
+                "<controller type='pci' index='0' model='%s'>\n"
+                "  <pcihole64 unit='KiB'>%" PRIu64 "</pcihole64>\n"
+                "</controller>",
+                s->machine.family == MACHINE_Q35 ? "pcie-root" : "pci-root",
+                hole >> 10);
+        snprintf(
+                qemu,
+                sizeof qemu,
+                "-global %s.pci-hole64-size=%" PRIu64 "G",
+                s->machine.family == MACHINE_Q35 ? "q35-pcihost" : "i440FX-pcihost",
+                hole / GiB);
+        r = layout_builder_recommend(
+                b,
+                "set-pcihole64",
+                libvirt,
+                qemu,
+                "Make the 64-bit PCI hole %s: from where it starts, after RAM, that holds "
+                "the assigned devices' 64-bit BARs, each naturally aligned.",
+                size);
         if (r < 0 || !s->efi)
                 return r;
 
         /* OVMF aligns its classic window to the largest power of two not above its size: a power of two
          * keeps the largest BAR aligned. */
         uint64_t ovmf = align_up(need, GiB), mb = pow2_floor(ovmf) == ovmf ? ovmf : pow2_floor(ovmf) << 1;
-        snprintf(libvirt, sizeof libvirt,
-                 "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
-                 "  <qemu:commandline>\n"
-                 "    <qemu:arg value='-fw_cfg'/>\n"
-                 "    <qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64 "'/>\n"
-                 "  </qemu:commandline>\n"
-                 "</domain>",
-                 mb / MiB);
+        snprintf(
+                libvirt,
+                sizeof libvirt,
+                "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
+                "  <qemu:commandline>\n"
+                "    <qemu:arg value='-fw_cfg'/>\n"
+                "    <qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64 "'/>\n"
+                "  </qemu:commandline>\n"
+                "</domain>",
+                mb / MiB);
         snprintf(qemu, sizeof qemu, "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64, mb / MiB);
-        return layout_builder_recommend(b, "set-ovmf-mmio64", libvirt, qemu,
-                                        "Give OVMF a 64-bit MMIO window of %" PRIu64 " GiB: OVMF places the BARs "
-                                        "in its own window (here %s), not in QEMU's PCI hole. OVMF of "
-                                        "edk2-stable202302 or newer also sizes it as 2^(phys-bits - 3) when it "
-                                        "trusts the vCPU's phys-bits.",
-                                        mb / GiB, w->what);
+        return layout_builder_recommend(
+                b,
+                "set-ovmf-mmio64",
+                libvirt,
+                qemu,
+                "Give OVMF a 64-bit MMIO window of %" PRIu64 " GiB: OVMF places the BARs "
+                "in its own window (here %s), not in QEMU's PCI hole. OVMF of "
+                "edk2-stable202302 or newer also sizes it as 2^(phys-bits - 3) when it "
+                "trusts the vCPU's phys-bits.",
+                mb / GiB,
+                w->what);
 }
 
 int layout_check_bar_window(Builder *b) {
@@ -235,16 +273,29 @@ int layout_check_bar_window(Builder *b) {
 
         if (end == 0 || end - 1 > w.end) {
                 r = layout_builder_problem(
-                        b, PROBLEM_BAR_WINDOW_TOO_SMALL, w.firmware ? SEVERITY_ERROR : SEVERITY_INFO,
-                        bars[0].device, -1, &(Range) { w.start, w.end },
-                        "The assigned devices' 64-bit prefetchable BARs need %s naturally aligned (the largest, "
+                        b,
+                        PROBLEM_BAR_WINDOW_TOO_SMALL,
+                        w.firmware ? SEVERITY_ERROR : SEVERITY_INFO,
+                        bars[0].device,
+                        -1,
+                        &(Range){ w.start, w.end },
+                        "The assigned devices' 64-bit prefetchable BARs need %s naturally aligned (the "
+                        "largest, "
                         "BAR %u of %s, %s), more than %s 0x%" PRIx64 "-0x%" PRIx64 " (%s) holds: %s",
-                        need_s, bars[0].index, bars[0].device, largest_s, w.what, w.start, w.end, window_s,
-                        w.firmware ? "the firmware leaves the rest unassigned and the guest's driver fails "
-                                     "(Linux: \"BAR N [mem size 0x... 64bit pref]: can't assign; no space\", "
-                                     "Windows: Code 12)."
-                                   : "SeaBIOS places them beyond it, which the guest copes with, but the "
-                                     "layout's peer-mapping and width checks do not cover BARs there.");
+                        need_s,
+                        bars[0].index,
+                        bars[0].device,
+                        largest_s,
+                        w.what,
+                        w.start,
+                        w.end,
+                        window_s,
+                        w.firmware
+                                ? "the firmware leaves the rest unassigned and the guest's driver fails "
+                                  "(Linux: \"BAR N [mem size 0x... 64bit pref]: can't assign; no space\", "
+                                  "Windows: Code 12)."
+                                : "SeaBIOS places them beyond it, which the guest copes with, but the "
+                                  "layout's peer-mapping and width checks do not cover BARs there.");
                 if (r >= 0)
                         r = recommend_window(b, s, need, hole_need, &w);
                 if (r < 0)
@@ -257,12 +308,22 @@ int layout_check_bar_window(Builder *b) {
 
                 (void) format_size(grown_s, grown);
                 r = layout_builder_problem(
-                        b, PROBLEM_REBAR_LARGER_SIZES, SEVERITY_INFO, NULL, -1, NULL,
-                        "Resizable BAR: assigned devices offer larger BARs than their current ones; QEMU shows the "
+                        b,
+                        PROBLEM_REBAR_LARGER_SIZES,
+                        SEVERITY_INFO,
+                        NULL,
+                        -1,
+                        NULL,
+                        "Resizable BAR: assigned devices offer larger BARs than their current ones; QEMU "
+                        "shows the "
                         "guest the current size and hides the capability, so resizing happens on the host "
-                        "(/sys/bus/pci/devices/BDF/resourceN_resize) before start. At their largest the 64-bit "
+                        "(/sys/bus/pci/devices/BDF/resourceN_resize) before start. At their largest the "
+                        "64-bit "
                         "BARs need about %s; %s 0x%" PRIx64 "-0x%" PRIx64 " %s.",
-                        grown_s, w.what, w.start, w.end,
+                        grown_s,
+                        w.what,
+                        w.start,
+                        w.end,
                         grown <= w.end - w.start + 1 ? "would still be large enough" : "would be too small");
                 if (r < 0)
                         return r;

@@ -4,12 +4,12 @@
  * they differ, gives the XML that puts them behind one pcie-to-pci-bridge, where they alias to one
  * requester ID (Alex Williamson's example in reference/pci-requester-id-aliasing.txt). */
 
+#include "guest-topology.h"
+#include "layout-internal.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "guest-topology.h"
-#include "layout-internal.h"
 
 static const Group *hostdev_group(const Host *h, const VmHostdev *d) {
         const Device *dev = host_find_device(h, d->address);
@@ -23,15 +23,34 @@ static void describe_space(const VmHostdev *d, const GuestDmaSpace *sp, char buf
         if (sp->assigned)
                 snprintf(buf, 128, "no guest <address>: libvirt gives it a pcie-root-port of its own");
         else if (sp->aliased && sp->key >= 0x10000)
-                snprintf(buf, 128, "guest %02x:%02x.%x, behind controller index %u", d->guest.bus, d->guest.slot,
-                         d->guest.function, sp->via);
+                snprintf(
+                        buf,
+                        128,
+                        "guest %02x:%02x.%x, behind controller index %u",
+                        d->guest.bus,
+                        d->guest.slot,
+                        d->guest.function,
+                        sp->via);
         else if (sp->aliased)
-                snprintf(buf, 128, "guest %02x:%02x.%x, seen as %02x:%02x.%x behind controller index %u",
-                         d->guest.bus, d->guest.slot, d->guest.function, sp->bus, sp->devfn >> 3, sp->devfn & 7,
-                         sp->via);
+                snprintf(
+                        buf,
+                        128,
+                        "guest %02x:%02x.%x, seen as %02x:%02x.%x behind controller index %u",
+                        d->guest.bus,
+                        d->guest.slot,
+                        d->guest.function,
+                        sp->bus,
+                        sp->devfn >> 3,
+                        sp->devfn & 7,
+                        sp->via);
         else
-                snprintf(buf, 128, "guest %02x:%02x.%x, a requester ID of its own", d->guest.bus, d->guest.slot,
-                         d->guest.function);
+                snprintf(
+                        buf,
+                        128,
+                        "guest %02x:%02x.%x, a requester ID of its own",
+                        d->guest.bus,
+                        d->guest.slot,
+                        d->guest.function);
 }
 
 /* The domain XML that moves the group's assigned members to slots 1, 2, ... of a new pcie-to-pci-bridge
@@ -55,13 +74,23 @@ static int bridge_snippet(const VmSpec *s, const size_t *members, size_t n, int 
                 if (d->interface)
                         fprintf(f, "<interface type='hostdev' managed='%s'>\n", d->managed ? "yes" : "no");
                 else
-                        fprintf(f, "<hostdev mode='subsystem' type='pci' managed='%s'>\n", d->managed ? "yes" : "no");
+                        fprintf(f,
+                                "<hostdev mode='subsystem' type='pci' managed='%s'>\n",
+                                d->managed ? "yes" : "no");
                 fprintf(f,
-                        "  <source><address %sdomain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>\n"
-                        "  <address type='pci' domain='0x0000' bus='0x%02x' slot='0x%02zx' function='0x0'/>\n"
+                        "  <source><address %sdomain='0x%04x' bus='0x%02x' slot='0x%02x' "
+                        "function='0x%x'/></source>\n"
+                        "  <address type='pci' domain='0x0000' bus='0x%02x' slot='0x%02zx' "
+                        "function='0x0'/>\n"
                         "</%s>\n",
-                        d->interface ? "type='pci' " : "", a.domain, a.bus, a.slot, a.function, (unsigned) index,
-                        k + 1, d->interface ? "interface" : "hostdev");
+                        d->interface ? "type='pci' " : "",
+                        a.domain,
+                        a.bus,
+                        a.slot,
+                        a.function,
+                        (unsigned) index,
+                        k + 1,
+                        d->interface ? "interface" : "hostdev");
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
@@ -69,8 +98,13 @@ static int bridge_snippet(const VmSpec *s, const size_t *members, size_t n, int 
         return 0;
 }
 
-static int check_group(Builder *b, const GuestDmaSpace *spaces, const Group *const *groups, size_t first,
-                       bool used[static 256], bool *reported_unknown) {
+static int check_group(
+        Builder *b,
+        const GuestDmaSpace *spaces,
+        const Group *const *groups,
+        size_t first,
+        bool used[static 256],
+        bool *reported_unknown) {
         const Group *g = groups[first];
         const VmSpec *s = layout_builder_spec(b);
         _cleanup_free_ size_t *members = NULL;
@@ -96,12 +130,20 @@ static int check_group(Builder *b, const GuestDmaSpace *spaces, const Group *con
                         if (reported_unknown[members[k]])
                                 continue;
                         reported_unknown[members[k]] = true;
-                        r = layout_builder_problem(b, PROBLEM_GUEST_TOPOLOGY_UNKNOWN, SEVERITY_INFO, d->address,
-                                                   (int) g->number, NULL,
-                                                   "The guest bus %u of %s is not provided by a <controller "
-                                                   "type='pci'> of a known model: whether it shares a vIOMMU "
-                                                   "address space with the other members of group %u cannot be "
-                                                   "told.", d->guest.bus, d->address, g->number);
+                        r = layout_builder_problem(
+                                b,
+                                PROBLEM_GUEST_TOPOLOGY_UNKNOWN,
+                                SEVERITY_INFO,
+                                d->address,
+                                (int) g->number,
+                                NULL,
+                                "The guest bus %u of %s is not provided by a <controller "
+                                "type='pci'> of a known model: whether it shares a vIOMMU "
+                                "address space with the other members of group %u cannot be "
+                                "told.",
+                                d->guest.bus,
+                                d->address,
+                                g->number);
                         if (r < 0)
                                 return r;
                         continue;
@@ -113,13 +155,24 @@ static int check_group(Builder *b, const GuestDmaSpace *spaces, const Group *con
                 split++;
                 /* The text is QEMU's (vfio_get_group(), hw/vfio/container.c) with the device prefix its
                  * vfio_pci_realize() error adds. */
-                r = layout_builder_problem(b, PROBLEM_VIOMMU_GROUP_ADDRESS_SPACES, SEVERITY_ERROR, d->address,
-                                           (int) g->number, NULL,
-                                           "Group %u: %s (%s) and %s (%s) are in different DMA address spaces "
-                                           "of the %s vIOMMU, and VFIO serves one group in one: QEMU refuses to "
-                                           "start with \"vfio %s: group %u used in multiple address spaces\".",
-                                           g->number, s->hostdevs[members[0]].address, there, d->address, here,
-                                           viommu_model_to_string(s->viommu), d->address, g->number);
+                r = layout_builder_problem(
+                        b,
+                        PROBLEM_VIOMMU_GROUP_ADDRESS_SPACES,
+                        SEVERITY_ERROR,
+                        d->address,
+                        (int) g->number,
+                        NULL,
+                        "Group %u: %s (%s) and %s (%s) are in different DMA address spaces "
+                        "of the %s vIOMMU, and VFIO serves one group in one: QEMU refuses to "
+                        "start with \"vfio %s: group %u used in multiple address spaces\".",
+                        g->number,
+                        s->hostdevs[members[0]].address,
+                        there,
+                        d->address,
+                        here,
+                        viommu_model_to_string(s->viommu),
+                        d->address,
+                        g->number);
                 if (r < 0)
                         return r;
         }
@@ -130,20 +183,31 @@ static int check_group(Builder *b, const GuestDmaSpace *spaces, const Group *con
                 if (!used[k])
                         index = (int) k;
         if (index < 0)
-                return layout_builder_recommend(b, "share-address-space", NULL, NULL,
-                                                "Put the assigned members of group %u behind one "
-                                                "pcie-to-pci-bridge (every controller index is taken), or "
-                                                "remove the <iommu>.", g->number);
+                return layout_builder_recommend(
+                        b,
+                        "share-address-space",
+                        NULL,
+                        NULL,
+                        "Put the assigned members of group %u behind one "
+                        "pcie-to-pci-bridge (every controller index is taken), or "
+                        "remove the <iommu>.",
+                        g->number);
         used[index] = true;
         r = bridge_snippet(s, members, n, index, &xml);
         if (r < 0)
                 return r;
         return layout_builder_recommend(
-                b, "share-address-space", xml, NULL,
-                "Put the assigned members of group %u behind one pcie-to-pci-bridge (controller index %d): a "
-                "conventional bus aliases them to one requester ID, so they share one vIOMMU address space%s. Or "
+                b,
+                "share-address-space",
+                xml,
+                NULL,
+                "Put the assigned members of group %u behind one pcie-to-pci-bridge (controller index %d): "
+                "a "
+                "conventional bus aliases them to one requester ID, so they share one vIOMMU address "
+                "space%s. Or "
                 "remove the <iommu>, or assign only one member of the group.",
-                g->number, index,
+                g->number,
+                index,
                 s->viommu == VIOMMU_SMMUV3 ? " (with smmuv3, see smmuv3-aliased-devices: the guest kernel "
                                              "must cope with aliased stream IDs)"
                                            : "");
@@ -164,12 +228,20 @@ static int check_smmuv3_aliases(Builder *b, const GuestDmaSpace *spaces) {
                         if (!spaces[j].known || spaces[j].key != spaces[i].key)
                                 continue;
                         r = layout_builder_problem(
-                                b, PROBLEM_SMMUV3_ALIASED_DEVICES, SEVERITY_WARNING, s->hostdevs[i].address, -1,
+                                b,
+                                PROBLEM_SMMUV3_ALIASED_DEVICES,
+                                SEVERITY_WARNING,
+                                s->hostdevs[i].address,
+                                -1,
                                 NULL,
-                                "%s and %s share one requester ID behind controller index %u: with smmuv3 the "
-                                "guest's arm-smmu-v3 driver sees the alias stream ID for both, which older guest "
+                                "%s and %s share one requester ID behind controller index %u: with smmuv3 "
+                                "the "
+                                "guest's arm-smmu-v3 driver sees the alias stream ID for both, which older "
+                                "guest "
                                 "kernels add twice and stop on a BUG_ON at boot.",
-                                s->hostdevs[j].address, s->hostdevs[i].address, spaces[i].via);
+                                s->hostdevs[j].address,
+                                s->hostdevs[i].address,
+                                spaces[i].via);
                         if (r < 0)
                                 return r;
                         break;

@@ -19,12 +19,12 @@
  * <memtune><hard_limit> is set: then the hard limit is the memlock limit (qemuDomainGetMemLockLimitBytes()
  * in src/qemu/qemu_domain.c). */
 
+#include "guest-topology.h"
+#include "layout-internal.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "guest-topology.h"
-#include "layout-internal.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -65,11 +65,16 @@ static int check_mappings(Builder *b, int64_t limit, bool limit_known) {
         char knob[160];
         int r;
 
-        snprintf(knob, sizeof knob, "options vfio_iommu_type1 dma_entry_limit=N in /etc/modprobe.d (now %" PRId64 "%s)",
-                 limit, limit_known ? "" : ", the default: vfio_iommu_type1 is not loaded");
+        snprintf(
+                knob,
+                sizeof knob,
+                "options vfio_iommu_type1 dma_entry_limit=N in /etc/modprobe.d (now %" PRId64 "%s)",
+                limit,
+                limit_known ? "" : ", the default: vfio_iommu_type1 is not loaded");
 
         if (s->virtio_mem_blocks > 0) {
-                uint64_t at_start = base + s->virtio_mem_requested_blocks, at_max = base + s->virtio_mem_blocks;
+                uint64_t at_start = base + s->virtio_mem_requested_blocks,
+                         at_max = base + s->virtio_mem_blocks;
                 bool start_fails = at_start > (uint64_t) limit, max_fails = at_max > (uint64_t) limit;
 
                 memslots = s->machine.family == MACHINE_VIRT ? KVM_MEMSLOTS_ARM64 : KVM_MEMSLOTS_X86;
@@ -78,28 +83,50 @@ static int check_mappings(Builder *b, int64_t limit, bool limit_known) {
                         uint64_t block = pow2_ceil((s->virtio_mem_size + room - 1) / room);
 
                         r = layout_builder_problem(
-                                b, PROBLEM_DMA_ENTRY_LIMIT, start_fails ? SEVERITY_ERROR : max_fails ? SEVERITY_WARNING : SEVERITY_INFO,
-                                NULL, -1, NULL,
-                                "virtio-mem: QEMU maps each plugged block separately, %" PRIu64 " blocks at most (%" PRIu64
-                                " at start) besides about %" PRIu64 " other mappings, against vfio_iommu_type1's "
-                                "dma_entry_limit of %" PRId64 " per container: %s QEMU warns at start \"possibly running "
-                                "out of DMA mappings. E.g., try increasing the 'block-size' of virtio-mem devies.\"",
-                                s->virtio_mem_blocks, s->virtio_mem_requested_blocks, base, limit,
-                                start_fails ? "mapping fails already at start (vfio_container_dma_map(...) = -28 (No "
-                                              "space left on device))."
-                                : max_fails ? "plugging the last blocks will fail with -28 (No space left on device)."
-                                            : "the mappings fit, but counting KVM's memslots as QEMU does,");
+                                b,
+                                PROBLEM_DMA_ENTRY_LIMIT,
+                                start_fails         ? SEVERITY_ERROR
+                                        : max_fails ? SEVERITY_WARNING
+                                                    : SEVERITY_INFO,
+                                NULL,
+                                -1,
+                                NULL,
+                                "virtio-mem: QEMU maps each plugged block separately, %" PRIu64
+                                " blocks at most (%" PRIu64 " at start) besides about %" PRIu64
+                                " other mappings, against vfio_iommu_type1's "
+                                "dma_entry_limit of %" PRId64
+                                " per container: %s QEMU warns at start \"possibly running "
+                                "out of DMA mappings. E.g., try increasing the 'block-size' of virtio-mem "
+                                "devies.\"",
+                                s->virtio_mem_blocks,
+                                s->virtio_mem_requested_blocks,
+                                base,
+                                limit,
+                                start_fails
+                                        ? "mapping fails already at start (vfio_container_dma_map(...) = "
+                                          "-28 (No space left on device))."
+                                        : max_fails
+                                        ? "plugging the last blocks will fail with -28 (No space "
+                                          "left on device)."
+                                        : "the mappings fit, but counting KVM's memslots as QEMU "
+                                          "does,");
                         if (r < 0)
                                 return r;
                         if (!start_fails && !max_fails)
                                 return 0;
                         /* No snippet: vfiomapctl apply merges by element name, and a <memory> at the
                          * top would be the guest's memory size. */
-                        r = layout_builder_recommend(b, "raise-virtio-mem-block", NULL, NULL,
-                                                     "Use virtio-mem blocks of at least %" PRIu64 " MiB "
-                                                     "(<memory model='virtio-mem'><target><block unit='KiB'>%" PRIu64
-                                                     "</block>), or raise the limit: %s.",
-                                                     MAX(block, 2 * MiB) / MiB, MAX(block, 2 * MiB) >> 10, knob);
+                        r = layout_builder_recommend(
+                                b,
+                                "raise-virtio-mem-block",
+                                NULL,
+                                NULL,
+                                "Use virtio-mem blocks of at least %" PRIu64 " MiB "
+                                "(<memory model='virtio-mem'><target><block unit='KiB'>%" PRIu64
+                                "</block>), or raise the limit: %s.",
+                                MAX(block, 2 * MiB) / MiB,
+                                MAX(block, 2 * MiB) >> 10,
+                                knob);
                         if (r < 0)
                                 return r;
                 }
@@ -107,11 +134,18 @@ static int check_mappings(Builder *b, int64_t limit, bool limit_known) {
 
         if (s->viommu != VIOMMU_NONE) {
                 r = layout_builder_problem(
-                        b, PROBLEM_VIOMMU_DMA_MAPPINGS, SEVERITY_INFO, NULL, -1, NULL,
-                        "With the %s vIOMMU QEMU maps each of the guest's IOMMU mappings separately: a guest "
+                        b,
+                        PROBLEM_VIOMMU_DMA_MAPPINGS,
+                        SEVERITY_INFO,
+                        NULL,
+                        -1,
+                        NULL,
+                        "With the %s vIOMMU QEMU maps each of the guest's IOMMU mappings separately: a "
+                        "guest "
                         "driver that keeps more than about %" PRId64 " of them at once (at 4 KiB, %" PRId64
                         " MiB) makes mappings fail with -28 (No space left on device).",
-                        viommu_model_to_string(s->viommu), limit - (int64_t) MIN(base, (uint64_t) limit),
+                        viommu_model_to_string(s->viommu),
+                        limit - (int64_t) MIN(base, (uint64_t) limit),
                         (limit - (int64_t) MIN(base, (uint64_t) limit)) * 4 / 1024);
                 if (r < 0)
                         return r;
@@ -145,37 +179,68 @@ static int check_memlock(Builder *b) {
                         factor += first;
                 }
         }
-        pinned = s->memory + s->virtio_mem_requested_blocks * (s->virtio_mem_blocks ? s->virtio_mem_size / s->virtio_mem_blocks : 0);
+        pinned = s->memory +
+                s->virtio_mem_requested_blocks *
+                        (s->virtio_mem_blocks ? s->virtio_mem_size / s->virtio_mem_blocks : 0);
         hotplug = MAX(s->max_memory, s->memory + s->virtio_mem_size);
         wanted = factor * hotplug + GiB;
 
-        snprintf(libvirt, sizeof libvirt, "<memtune>\n  <hard_limit unit='KiB'>%" PRIu64 "</hard_limit>\n</memtune>",
-                 wanted >> 10);
+        snprintf(
+                libvirt,
+                sizeof libvirt,
+                "<memtune>\n  <hard_limit unit='KiB'>%" PRIu64 "</hard_limit>\n</memtune>",
+                wanted >> 10);
         if (s->viommu == VIOMMU_NONE && s->hard_limit < pinned) {
                 r = layout_builder_problem(
-                        b, PROBLEM_MEMLOCK_TOO_LOW, SEVERITY_ERROR, NULL, -1, NULL,
-                        "<memtune><hard_limit> of %" PRIu64 " MiB is libvirt's RLIMIT_MEMLOCK for this VFIO guest, "
-                        "below the %" PRIu64 " MiB of RAM QEMU pins at start: the host logs \"vfio_pin_pages_remote: "
-                        "RLIMIT_MEMLOCK (%" PRIu64 ") exceeded\" and QEMU fails with vfio_dma_map(...) = -12 (Cannot "
+                        b,
+                        PROBLEM_MEMLOCK_TOO_LOW,
+                        SEVERITY_ERROR,
+                        NULL,
+                        -1,
+                        NULL,
+                        "<memtune><hard_limit> of %" PRIu64
+                        " MiB is libvirt's RLIMIT_MEMLOCK for this VFIO guest, "
+                        "below the %" PRIu64
+                        " MiB of RAM QEMU pins at start: the host logs \"vfio_pin_pages_remote: "
+                        "RLIMIT_MEMLOCK (%" PRIu64
+                        ") exceeded\" and QEMU fails with vfio_dma_map(...) = -12 (Cannot "
                         "allocate memory).",
-                        s->hard_limit / MiB, pinned / MiB, s->hard_limit);
+                        s->hard_limit / MiB,
+                        pinned / MiB,
+                        s->hard_limit);
         } else if (s->hard_limit < wanted) {
                 r = layout_builder_problem(
-                        b, PROBLEM_MEMLOCK_TOO_LOW, SEVERITY_WARNING, NULL, -1, NULL,
-                        "<memtune><hard_limit> of %" PRIu64 " MiB is libvirt's RLIMIT_MEMLOCK for this VFIO guest, "
+                        b,
+                        PROBLEM_MEMLOCK_TOO_LOW,
+                        SEVERITY_WARNING,
+                        NULL,
+                        -1,
+                        NULL,
+                        "<memtune><hard_limit> of %" PRIu64
+                        " MiB is libvirt's RLIMIT_MEMLOCK for this VFIO guest, "
                         "below the %" PRIu64 " MiB libvirt would set without it (%" PRIu64 " MiB of RAM and "
-                        "hotpluggable memory, times %" PRIu64 " %s, plus 1 GiB for firmware, ROMs and MMIO): %s "
+                        "hotpluggable memory, times %" PRIu64
+                        " %s, plus 1 GiB for firmware, ROMs and MMIO): %s "
                         "beyond it fail with -12 (Cannot allocate memory).",
-                        s->hard_limit / MiB, wanted / MiB, hotplug / MiB, factor,
+                        s->hard_limit / MiB,
+                        wanted / MiB,
+                        hotplug / MiB,
+                        factor,
                         factor > 1 ? "vIOMMU address spaces" : "container",
-                        s->viommu != VIOMMU_NONE ? "the guest's DMA mappings" : "pins of plugged memory and ROMs");
+                        s->viommu != VIOMMU_NONE ? "the guest's DMA mappings"
+                                                 : "pins of plugged memory and ROMs");
         } else
                 return 0;
         if (r < 0)
                 return r;
-        return layout_builder_recommend(b, "raise-hard-limit", libvirt, NULL,
-                                        "Remove <memtune><hard_limit>, so that libvirt sizes the locked-memory "
-                                        "limit, or raise it to %" PRIu64 " MiB.", wanted / MiB);
+        return layout_builder_recommend(
+                b,
+                "raise-hard-limit",
+                libvirt,
+                NULL,
+                "Remove <memtune><hard_limit>, so that libvirt sizes the locked-memory "
+                "limit, or raise it to %" PRIu64 " MiB.",
+                wanted / MiB);
 }
 
 int layout_check_dma_limits(Builder *b) {
@@ -185,8 +250,10 @@ int layout_check_dma_limits(Builder *b) {
 
         if (s->n_hostdevs == 0)
                 return 0;
-        r = check_mappings(b, h->dma_entry_limit >= 0 ? h->dma_entry_limit : DMA_ENTRY_LIMIT_DEFAULT,
-                           h->dma_entry_limit >= 0);
+        r = check_mappings(
+                b,
+                h->dma_entry_limit >= 0 ? h->dma_entry_limit : DMA_ENTRY_LIMIT_DEFAULT,
+                h->dma_entry_limit >= 0);
         if (r < 0)
                 return r;
         return check_memlock(b);

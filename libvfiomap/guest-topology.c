@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "guest-topology.h"
+
+#include "util.h"
+
 #include <errno.h>
 #include <string.h>
 
-#include "guest-topology.h"
-#include "util.h"
-
-#define DEVFN(slot, function) ((uint8_t) (((slot) & 0x1f) << 3 | ((function) & 0x7)))
+#define DEVFN(slot, function) ((uint8_t) (((slot) &0x1f) << 3 | ((function) &0x7)))
 
 /* Key ranges: a requester ID (bus << 8 | devfn) is below 0x10000; the others are per bridge or per hostdev
  * and never equal a requester ID or each other. */
@@ -15,22 +16,30 @@
 
 /* The buses whose devices keep their requester ID: QEMU's PCIe buses (pci_bus_is_express()). */
 static bool model_is_express(PciControllerModel m) {
-        return IN_SET(m, PCI_CONTROLLER_PCIE_ROOT, PCI_CONTROLLER_PCIE_ROOT_PORT,
-                      PCI_CONTROLLER_PCIE_SWITCH_UPSTREAM_PORT, PCI_CONTROLLER_PCIE_SWITCH_DOWNSTREAM_PORT,
-                      PCI_CONTROLLER_PCIE_EXPANDER_BUS);
+        return IN_SET(
+                m,
+                PCI_CONTROLLER_PCIE_ROOT,
+                PCI_CONTROLLER_PCIE_ROOT_PORT,
+                PCI_CONTROLLER_PCIE_SWITCH_UPSTREAM_PORT,
+                PCI_CONTROLLER_PCIE_SWITCH_DOWNSTREAM_PORT,
+                PCI_CONTROLLER_PCIE_EXPANDER_BUS);
 }
 
-static void dma_space_of(const VmSpec *s, const VmController *const by_index[static 256], size_t i,
-                         GuestDmaSpace *ret) {
+static void dma_space_of(
+        const VmSpec *s,
+        const VmController *const by_index[static 256],
+        size_t i,
+        GuestDmaSpace *ret) {
         const VmGuestAddress *a = &s->hostdevs[i].guest;
         unsigned cur, steps = 0;
         uint8_t bus, devfn;
 
-        *ret = (GuestDmaSpace) {};
+        *ret = (GuestDmaSpace){};
         if (!a->set) {
                 /* libvirt's address assignment (qemuDomainAssignPCIAddresses() in
                  * src/qemu/qemu_domain_address.c) gives each PCIe hostdev of a q35 or virt guest a
-                 * pcie-root-port of its own, and an i440fx guest's a slot of bus 0: an address space each. */
+                 * pcie-root-port of its own, and an i440fx guest's a slot of bus 0: an address space each.
+                 */
                 ret->known = ret->assigned = true;
                 ret->key = KEY_OWN_ROOT_PORT + (uint32_t) i;
                 return;
@@ -46,7 +55,7 @@ static void dma_space_of(const VmSpec *s, const VmController *const by_index[sta
                 /* A bus no controller provides (libvirt refuses the domain), an unknown model, or a loop
                  * that libvirt's parser would refuse too: nothing can be said. */
                 if (!c || c->model == PCI_CONTROLLER_OTHER || ++steps > VMSPEC_CONTROLLERS_MAX) {
-                        *ret = (GuestDmaSpace) { .key = KEY_UNKNOWN + (uint32_t) i };
+                        *ret = (GuestDmaSpace){ .key = KEY_UNKNOWN + (uint32_t) i };
                         return;
                 }
                 if (!model_is_express(c->model)) {
@@ -54,7 +63,8 @@ static void dma_space_of(const VmSpec *s, const VmController *const by_index[sta
                         ret->via = c->index;
                         if (c->model == PCI_CONTROLLER_PCIE_TO_PCI_BRIDGE) {
                                 /* A PCIe-to-PCI bridge takes ownership with its secondary bus and devfn 0
-                                 * (PCIe-to-PCI/PCI-X bridge spec 2.3, as the kernel's pci_for_each_dma_alias()). */
+                                 * (PCIe-to-PCI/PCI-X bridge spec 2.3, as the kernel's
+                                 * pci_for_each_dma_alias()). */
                                 bus = (uint8_t) c->index;
                                 devfn = 0;
                         } else if (c->address.set) {

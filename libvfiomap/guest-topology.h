@@ -17,9 +17,9 @@
  *
  * Pure: reads a VmSpec, writes an array. */
 
-#include <stdint.h>
-
 #include "vmspec.h"
+
+#include <stdint.h>
 
 /* One hostdev's guest DMA address space: the (bus, devfn) the vIOMMU sees, or a key of its own. */
 typedef struct GuestDmaSpace {

@@ -90,7 +90,8 @@ static json_object *rebar_to_json(const Device *d) {
                 ADD(o, "current", json_object_new_uint64(UINT64_C(1) << r->current));
                 for (unsigned bit = 20; bit < 64; bit++)
                         if (r->sizes & (UINT64_C(1) << bit))
-                                (void) json_object_array_add(sizes, json_object_new_uint64(UINT64_C(1) << bit));
+                                (void) json_object_array_add(sizes,
+                                                             json_object_new_uint64(UINT64_C(1) << bit));
                 ADD(o, "sizes", sizes);
                 (void) json_object_array_add(a, o);
         }
@@ -248,7 +249,8 @@ json_object *host_iommu_to_json(const Host *h) {
                 (void) json_object_array_add(a, unit_to_json(h, h->units[i]));
         ADD(o, "units", a);
         ADD(o, "allow_unsafe_interrupts", json_object_new_boolean(h->allow_unsafe_interrupts));
-        ADD(o, "dma_entry_limit", h->dma_entry_limit >= 0 ? json_object_new_int64(h->dma_entry_limit) : NULL);
+        ADD(o, "dma_entry_limit",
+            h->dma_entry_limit >= 0 ? json_object_new_int64(h->dma_entry_limit) : NULL);
         return o;
 }
 

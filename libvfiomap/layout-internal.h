@@ -16,10 +16,22 @@ const VmSpec *layout_builder_spec(const Builder *b);
 const Layout *layout_builder_layout(const Builder *b);
 
 /* As the engine's own problems and recommendations: appended in order, the same advice given once. */
-int layout_builder_problem(Builder *b, const char *code, Severity severity, const char *device, int group,
-                           const Range *range, const char *format, ...) _printf_(7, 8);
-int layout_builder_recommend(Builder *b, const char *action, const char *libvirt, const char *qemu,
-                             const char *format, ...) _printf_(5, 6);
+int layout_builder_problem(
+        Builder *b,
+        const char *code,
+        Severity severity,
+        const char *device,
+        int group,
+        const Range *range,
+        const char *format,
+        ...) _printf_(7, 8);
+int layout_builder_recommend(
+        Builder *b,
+        const char *action,
+        const char *libvirt,
+        const char *qemu,
+        const char *format,
+        ...) _printf_(5, 6);
 
 /* check-viommu.c: with a vIOMMU, every assigned member of a host group in one guest DMA address space. */
 int layout_check_viommu_spaces(Builder *b);

@@ -190,10 +190,10 @@ int layout_builder_problem(Builder *b, const char *code, Severity severity, cons
         return r;
 }
 
-static int recommendv(Builder *b, const char *action, const char *libvirt, const char *qemu, const char *format,
-                      va_list ap) _printf_(5, 0);
-static int recommendv(Builder *b, const char *action, const char *libvirt, const char *qemu, const char *format,
-                      va_list ap) {
+static int recommendv(Builder *b, const char *action, const char *libvirt, const char *qemu,
+                      const char *format, va_list ap) _printf_(5, 0);
+static int recommendv(Builder *b, const char *action, const char *libvirt, const char *qemu,
+                      const char *format, va_list ap) {
         Layout *l = b->l;
         _cleanup_free_ char *summary = NULL;
         Recommendation *rec;

@@ -348,8 +348,9 @@ static AcsState config_acs(
 #define PCI_REBAR_CTRL_BAR_SIZE 0x3f00U
 #define PCI_REBAR_CTRL_BAR_SHIFT 8
 
-/* The Resizable BAR capability (include/uapi/linux/pci_regs.h; drivers/pci/pci.c, pci_rebar_get_possible_sizes()
- * reads only the capability register's bits 4-31, 1 MiB to 128 TiB, and so does vfiomap). The number of
+/* The Resizable BAR capability (include/uapi/linux/pci_regs.h; drivers/pci/pci.c,
+ * pci_rebar_get_possible_sizes() reads only the capability register's bits 4-31, 1 MiB to 128 TiB, and so
+ * does vfiomap). The number of
  * entries is in the first control register; each entry is 8 bytes. */
 static AcsState config_rebar(const uint8_t *buf, size_t len, PcieType pcie, PciConfig *c) {
         unsigned ttl = PCI_EXT_CAP_TTL, nbars;
@@ -374,7 +375,7 @@ static AcsState config_rebar(const uint8_t *buf, size_t len, PcieType pcie, PciC
                         for (unsigned i = 0; i < nbars && i < PCI_REBAR_MAX; i++) {
                                 size_t e = pos + 8 * i;
                                 uint32_t cap, ctrl;
-                                unsigned bar;
+                                unsigned bar, enc;
                                 bool dup = false;
 
                                 if (e + PCI_REBAR_CTRL + 4 > len)
@@ -385,14 +386,16 @@ static AcsState config_rebar(const uint8_t *buf, size_t len, PcieType pcie, PciC
                                 for (unsigned k = 0; k < c->n_rebar; k++)
                                         dup = dup || c->rebar_bars[k].bar == bar;
                                 /* Size encodings above 43 (8 EiB) are reserved. */
-                                if (bar > 5 || dup || ((ctrl & PCI_REBAR_CTRL_BAR_SIZE) >> PCI_REBAR_CTRL_BAR_SHIFT) > 43)
+                                enc = (ctrl & PCI_REBAR_CTRL_BAR_SIZE) >> PCI_REBAR_CTRL_BAR_SHIFT;
+                                if (bar > 5 || dup || enc > 43)
                                         continue;
-                                /* Field by field: c was zeroed whole, padding included (fuzz-pci-config compares
-                                 * two parses bytewise). */
+                                /* Field by field: c was zeroed whole, padding included (fuzz-pci-config
+                                 * compares two parses bytewise). */
                                 c->rebar_bars[c->n_rebar].bar = (uint8_t) bar;
-                                c->rebar_bars[c->n_rebar].current =
-                                        (uint8_t) (20 + ((ctrl & PCI_REBAR_CTRL_BAR_SIZE) >> PCI_REBAR_CTRL_BAR_SHIFT));
-                                c->rebar_bars[c->n_rebar].sizes = (uint64_t) ((cap & PCI_REBAR_CAP_SIZES) >> 4) << 20;
+                                c->rebar_bars[c->n_rebar].current = (uint8_t) (20 + enc);
+                                /* bit 4 + k (1 MiB << k) becomes bit 20 + k */
+                                c->rebar_bars[c->n_rebar].sizes = (uint64_t) (cap & PCI_REBAR_CAP_SIZES)
+                                                                  << 16;
                                 c->n_rebar++;
                         }
                         return ACS_PRESENT;

@@ -112,7 +112,7 @@ const char *acs_state_to_string(AcsState s);
 typedef struct PciRebar {
         uint8_t bar;            /* BAR index 0-5 */
         uint8_t current;        /* log2 of the current size: 20 (1 MiB) .. 63 */
-        uint64_t sizes;         /* bit n set: 2^n bytes supported (n = 20..47 from the capability register) */
+        uint64_t sizes;         /* bit n set: 2^n bytes supported (n = 20..47, the capability register) */
 } PciRebar;
 
 #define PCI_REBAR_MAX 6U

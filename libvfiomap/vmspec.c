@@ -640,7 +640,8 @@ static int xml_parse_pci_controller(const xmlNode *d, VmSpec *s, char **ret_erro
                 return 0;
         if ((model == PCI_CONTROLLER_PCIE_ROOT || model == PCI_CONTROLLER_PCI_ROOT) != (index == 0))
                 return fail(ret_error, -EINVAL, "<controller type='pci' index='%" PRIu64 "' model='%s'>: "
-                            "libvirt demands index 0 for the root bus and only for it", index, strna(model_name));
+                            "libvirt demands index 0 for the root bus and only for it", index,
+                            strna(model_name));
         r = xml_guest_address(d, "<controller type='pci'>", &a, ret_error);
         if (r < 0)
                 return r;
@@ -799,7 +800,7 @@ static int xml_parse_memtune(const xmlNode *root, VmSpec *s, char **ret_error) {
         r = xml_memory(hard, "hard_limit", &s->hard_limit, ret_error);
         if (r < 0)
                 return r;
-        /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, 2^53 - 1 KiB, prints as 9007199254740991: no limit. */
+        /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, 2^53 - 1 KiB (9007199254740991): no limit. */
         s->has_hard_limit = s->hard_limit < VMSPEC_SIZE_MAX;
         return 0;
 }
@@ -823,11 +824,13 @@ static int xml_parse_memory_device(const xmlNode *d, VmSpec *s, char **ret_error
         if (r >= 0 && target)
                 r = xml_child(target, "block", "<memory model='virtio-mem'><target>", &block, ret_error);
         if (r >= 0 && target)
-                r = xml_child(target, "requested", "<memory model='virtio-mem'><target>", &requested, ret_error);
+                r = xml_child(target, "requested", "<memory model='virtio-mem'><target>", &requested,
+                              ret_error);
         if (r < 0)
                 return r;
         if (!size || !block)
-                return fail(ret_error, -EINVAL, "<memory model='virtio-mem'><target> needs <size> and <block>");
+                return fail(ret_error, -EINVAL,
+                            "<memory model='virtio-mem'><target> needs <size> and <block>");
         r = xml_memory(size, "size", &sz, ret_error);
         if (r >= 0)
                 r = xml_memory(block, "block", &bl, ret_error);
@@ -837,8 +840,9 @@ static int xml_parse_memory_device(const xmlNode *d, VmSpec *s, char **ret_error
                 return r;
         /* libvirt and QEMU demand a power-of-two block of at least the page size that divides the size. */
         if (bl == 0 || (bl & (bl - 1)) != 0 || sz % bl != 0 || rq > sz || sz > VMSPEC_SIZE_MAX)
-                return fail(ret_error, -EINVAL, "<memory model='virtio-mem'>: block %" PRIu64 " must be a power of two "
-                            "dividing size %" PRIu64 ", and requested %" PRIu64 " at most the size", bl, sz, rq);
+                return fail(ret_error, -EINVAL,
+                            "<memory model='virtio-mem'>: block %" PRIu64 " must be a power of two dividing "
+                            "size %" PRIu64 ", and requested %" PRIu64 " at most the size", bl, sz, rq);
         s->virtio_mem_blocks += sz / bl;
         s->virtio_mem_requested_blocks += (rq + bl - 1) / bl;
         s->virtio_mem_size += sz;
@@ -976,8 +980,8 @@ static int spec_apply_fw_cfg(VmSpec *s, const char *opts, char **ret_error) {
         if (!startswith(opts, prefix))
                 return 0;
         if (safe_atou64_base(opts + strlen(prefix), 10, &mb) < 0 || mb == 0 || mb > (VMSPEC_SIZE_MAX >> 20))
-                return fail(ret_error, -EINVAL, "<qemu:commandline>: -fw_cfg %s is not a size in MiB up to 4 PiB",
-                            opts);
+                return fail(ret_error, -EINVAL,
+                            "<qemu:commandline>: -fw_cfg %s is not a size in MiB up to 4 PiB", opts);
         s->ovmf_mmio64_size = mb << 20;
         return 0;
 }
@@ -1434,14 +1438,16 @@ int vmspec_parse_json(const char *buf, size_t len, VmSpec **ret, char **ret_erro
                         if (r < 0)
                                 return r;
                         if (!streq(fw, "efi") && !streq(fw, "bios"))
-                                return fail(ret_error, -EINVAL, "\"firmware\" is \"%s\", not \"efi\" or \"bios\"", fw);
+                                return fail(ret_error, -EINVAL,
+                                            "\"firmware\" is \"%s\", not \"efi\" or \"bios\"", fw);
                         s->efi = streq(fw, "efi");
                 } else if (streq(key, "ovmf_mmio64_size")) {
                         r = json_size(v, key, &s->ovmf_mmio64_size, ret_error);
                         if (r < 0)
                                 return r;
                         if (s->ovmf_mmio64_size == 0 || s->ovmf_mmio64_size > VMSPEC_SIZE_MAX)
-                                return fail(ret_error, -EINVAL, "\"ovmf_mmio64_size\" must be 1 MiB .. 4 PiB");
+                                return fail(ret_error, -EINVAL,
+                                            "\"ovmf_mmio64_size\" must be 1 MiB .. 4 PiB");
                 } else
                         return fail(ret_error, -EINVAL, "unknown key \"%s\" (see proto/vm-spec.md)", key);
         }

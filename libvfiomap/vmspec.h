@@ -101,7 +101,7 @@ typedef enum PciControllerModel {
         PCI_CONTROLLER_PCI_ROOT,           /* i440fx's root bus, conventional */
         PCI_CONTROLLER_PCIE_ROOT,          /* q35's and virt's root complex */
         PCI_CONTROLLER_PCI_BRIDGE,         /* pci-bridge: conventional bus behind a conventional bridge */
-        PCI_CONTROLLER_DMI_TO_PCI_BRIDGE,  /* i82801b11-bridge: conventional bus, bridge on the root complex */
+        PCI_CONTROLLER_DMI_TO_PCI_BRIDGE,  /* i82801b11-bridge: conventional bus, bridge on the root bus */
         PCI_CONTROLLER_PCIE_ROOT_PORT,     /* ioh3420 / pcie-root-port: one PCIe link */
         PCI_CONTROLLER_PCIE_SWITCH_UPSTREAM_PORT,
         PCI_CONTROLLER_PCIE_SWITCH_DOWNSTREAM_PORT,
@@ -167,7 +167,7 @@ typedef struct VmSpec {
         unsigned n_dimms;              /* <memory model='dimm'> (and nvdimm): a RAM section each */
 
         bool efi;                      /* <os firmware='efi'> or an OVMF/AAVMF <loader>: UEFI, not SeaBIOS */
-        uint64_t ovmf_mmio64_size;     /* -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N in bytes, 0 if unset */
+        uint64_t ovmf_mmio64_size;     /* -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N, bytes; 0 if unset */
 
         VmHostdev *hostdevs;
         size_t n_hostdevs;
