@@ -392,6 +392,22 @@ static int spec_add_controller(VmSpec *s, unsigned index, PciControllerModel mod
         return 0;
 }
 
+/* One virtio-mem device: its blocks count as DMA mappings (dma-limits.c). */
+static int spec_add_virtio_mem(VmSpec *s, uint64_t sz, uint64_t bl, uint64_t rq, const char *where,
+                               char **ret_error) {
+        /* libvirt and QEMU demand a power-of-two block that divides the size. */
+        if (bl == 0 || (bl & (bl - 1)) != 0 || sz % bl != 0 || rq > sz || sz > VMSPEC_SIZE_MAX)
+                return fail(ret_error, -EINVAL,
+                            "%s: block %" PRIu64 " must be a power of two dividing size %" PRIu64
+                            ", and requested %" PRIu64 " at most the size", where, bl, sz, rq);
+        s->virtio_mem_blocks += sz / bl;
+        s->virtio_mem_requested_blocks += (rq + bl - 1) / bl;
+        s->virtio_mem_size += sz;
+        if (s->virtio_mem_size > VMSPEC_SIZE_MAX)
+                return fail(ret_error, -EINVAL, "the virtio-mem devices exceed 4 PiB together");
+        return 0;
+}
+
 /* Checks that hold for both formats. */
 static int spec_validate(VmSpec *s, char **ret_error) {
         if (s->memory == 0)
@@ -838,17 +854,7 @@ static int xml_parse_memory_device(const xmlNode *d, VmSpec *s, char **ret_error
                 r = xml_memory(requested, "requested", &rq, ret_error);
         if (r < 0)
                 return r;
-        /* libvirt and QEMU demand a power-of-two block of at least the page size that divides the size. */
-        if (bl == 0 || (bl & (bl - 1)) != 0 || sz % bl != 0 || rq > sz || sz > VMSPEC_SIZE_MAX)
-                return fail(ret_error, -EINVAL,
-                            "<memory model='virtio-mem'>: block %" PRIu64 " must be a power of two dividing "
-                            "size %" PRIu64 ", and requested %" PRIu64 " at most the size", bl, sz, rq);
-        s->virtio_mem_blocks += sz / bl;
-        s->virtio_mem_requested_blocks += (rq + bl - 1) / bl;
-        s->virtio_mem_size += sz;
-        if (s->virtio_mem_size > VMSPEC_SIZE_MAX)
-                return fail(ret_error, -EINVAL, "the virtio-mem devices exceed 4 PiB together");
-        return 0;
+        return spec_add_virtio_mem(s, sz, bl, rq, "<memory model='virtio-mem'>", ret_error);
 }
 
 static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
@@ -1280,6 +1286,44 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* "virtio_mem": [{"size": ..., "block": ..., "requested": ...}] */
+static int json_parse_virtio_mem(json_object *list, VmSpec *s, char **ret_error) {
+        size_t n;
+
+        if (!json_object_is_type(list, json_type_array))
+                return fail(ret_error, -EINVAL, "\"virtio_mem\" must be an array");
+        n = json_object_array_length(list);
+        if (n > VMSPEC_HOSTDEVS_MAX)
+                return fail(ret_error, -E2BIG, "\"virtio_mem\" has more than %u entries",
+                            VMSPEC_HOSTDEVS_MAX);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(list, i);
+                uint64_t sz = 0, bl = 0, rq = 0;
+                char where[48];
+                int r;
+
+                snprintf(where, sizeof where, "\"virtio_mem[%zu]\"", i);
+                if (!json_object_is_type(e, json_type_object))
+                        return fail(ret_error, -EINVAL, "%s must be an object", where);
+                json_object_object_foreach(e, key, val) {
+                        if (streq(key, "size"))
+                                r = json_size(val, "virtio_mem.size", &sz, ret_error);
+                        else if (streq(key, "block"))
+                                r = json_size(val, "virtio_mem.block", &bl, ret_error);
+                        else if (streq(key, "requested"))
+                                r = json_size(val, "virtio_mem.requested", &rq, ret_error);
+                        else
+                                return fail(ret_error, -EINVAL, "%s: unknown key \"%s\"", where, key);
+                        if (r < 0)
+                                return r;
+                }
+                r = spec_add_virtio_mem(s, sz, bl, rq, where, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int json_parse_iommu(json_object *o, VmSpec *s, char **ret_error) {
         if (!json_object_is_type(o, json_type_object))
                 return fail(ret_error, -EINVAL, "\"iommu\" must be an object");
@@ -1430,6 +1474,17 @@ int vmspec_parse_json(const char *buf, size_t len, VmSpec **ret, char **ret_erro
                         s->has_max_ram_below_4g = true;
                 } else if (streq(key, "hostdevs")) {
                         r = json_parse_hostdevs(v, s, ret_error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(key, "hard_limit")) {
+                        r = json_size(v, key, &s->hard_limit, ret_error);
+                        if (r < 0)
+                                return r;
+                        if (s->hard_limit == 0 || s->hard_limit > VMSPEC_SIZE_MAX)
+                                return fail(ret_error, -EINVAL, "\"hard_limit\" must be 1 byte .. 4 PiB");
+                        s->has_hard_limit = true;
+                } else if (streq(key, "virtio_mem")) {
+                        r = json_parse_virtio_mem(v, s, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (streq(key, "firmware")) {
