@@ -15,7 +15,9 @@
  *   36 or 39 on Intel, 40 on AMD) it caps them at 46 (4-level paging) or 40 (no 1 GiB pages: QEMU's
  *   default qemu64 model) and, if 2^(bits-3) is larger than its classic window, uses [2^bits - 2^(bits-3),
  *   2^bits); otherwise the classic window, PcdPciMmio64Size = 32 GiB (opt/ovmf/X-PciMmio64Mb overrides it)
- *   above RAM, 1 GiB aligned and aligned to the largest power of two not above its size. 5-level paging
+ *   above RAM, 1 GiB aligned and aligned to the largest power of two not above its size. Other phys-bits
+ *   OVMF trusts only when CPUID reports GuestPhysBits (QEMU 9.1+ under KVM, if the kernel reports it): when
+ *   only the dynamic window would hold the BARs, that is a warning, not an error. 5-level paging
  *   (la57 guests of 1 TiB and more) is not modelled. Older OVMF (before edk2-stable202302) always uses the
  *   classic window. A BAR that does not fit stays unassigned: the guest's Linux says "BAR 1 [mem size
  *   0x800000000 64bit pref]: can't assign; no space" and Windows shows Code 12.
@@ -76,19 +78,20 @@ static uint64_t place_bars(const BigBar *bars, size_t n, uint64_t start) {
         return cur;
 }
 
-/* The phys-bits OVMF works with, -1 when it does not trust the vCPU's (and falls back to guessing from
- * RAM, which never exceeds the classic window). */
-static int ovmf_phys_bits(const VmSpec *s, const Layout *l) {
+/* The phys-bits OVMF works with once it trusts the vCPU's, -1 when they are unknown. *ret_trusted: OVMF
+ * trusts them from the value alone. Otherwise it does only when CPUID reports GuestPhysBits, which QEMU 9.1
+ * and newer fills in under KVM when the host kernel reports it (kvm_set_guest_phys_bits(),
+ * target/i386/kvm/kvm-cpu.c): something the domain XML cannot tell. Untrusted, OVMF guesses from RAM and
+ * keeps its classic window. */
+static int ovmf_phys_bits(const VmSpec *s, const Layout *l, bool *ret_trusted) {
         int bits = l->guest_phys_bits;
         const char *vendor = l->guest_cpu_vendor;
-        bool valid;
 
+        *ret_trusted = false;
         if (bits < 0)
                 return -1;
-        valid = bits >= 41 || (streq_ptr(vendor, "GenuineIntel") && (bits == 36 || bits == 39)) ||
-                (streq_ptr(vendor, "AuthenticAMD") && bits == 40);
-        if (!valid)
-                return -1;
+        *ret_trusted = bits >= 41 || (streq_ptr(vendor, "GenuineIntel") && (bits == 36 || bits == 39)) ||
+                       (streq_ptr(vendor, "AuthenticAMD") && bits == 40);
         if (bits > 46)
                 bits = 46;
         /* qemu64 has no pdpe1gb; the other modes give the host's or a modern model's, which have it. */
@@ -97,7 +100,10 @@ static int ovmf_phys_bits(const VmSpec *s, const Layout *l) {
         return bits;
 }
 
-static bool guest_window(const VmSpec *s, const Layout *l, GuestWindow *ret) {
+/* The window the firmware uses; *ret_maybe gets OVMF's dynamic window when OVMF uses it only if QEMU and
+ * the kernel report GuestPhysBits (ret_maybe->start > ret_maybe->end when there is no such case). */
+static bool guest_window(const VmSpec *s, const Layout *l, GuestWindow *ret, GuestWindow *ret_maybe) {
+        *ret_maybe = (GuestWindow){ 1, 0, NULL, true };
         if (s->machine.family == MACHINE_VIRT || !s->efi) {
                 if (!l->has_mmio64)
                         return false;
@@ -111,14 +117,20 @@ static bool guest_window(const VmSpec *s, const Layout *l, GuestWindow *ret) {
         }
 
         uint64_t classic = s->ovmf_mmio64_size ?: OVMF_CLASSIC_MMIO64_SIZE, base = UINT64_C(4) << 30;
-        int bits = ovmf_phys_bits(s, l);
+        bool trusted;
+        int bits = ovmf_phys_bits(s, l, &trusted);
 
         if (bits > 0 && classic < UINT64_C(1) << (bits - 3)) {
-                *ret = (GuestWindow){ (UINT64_C(1) << bits) - (UINT64_C(1) << (bits - 3)),
-                                      (UINT64_C(1) << bits) - 1,
-                                      "OVMF's dynamic 64-bit MMIO window",
-                                      true };
-                return true;
+                GuestWindow dynamic = { (UINT64_C(1) << bits) - (UINT64_C(1) << (bits - 3)),
+                                        (UINT64_C(1) << bits) - 1,
+                                        "OVMF's dynamic 64-bit MMIO window",
+                                        true };
+                if (trusted) {
+                        *ret = dynamic;
+                        return true;
+                }
+                if (s->accel == VM_ACCEL_KVM)
+                        *ret_maybe = dynamic;
         }
         for (size_t i = 0; i < l->ram.n; i++)
                 if (l->ram.ranges[i].end + 1 > base)
@@ -249,11 +261,12 @@ int layout_check_bar_window(Builder *b) {
         _cleanup_free_ BigBar *bars = NULL;
         uint64_t rebar_extra = 0, end, need, hole_need, largest;
         char need_s[SIZE_STRLEN], window_s[SIZE_STRLEN], largest_s[SIZE_STRLEN];
-        GuestWindow w;
+        GuestWindow w, maybe;
+        bool maybe_fits;
         size_t n = 0;
         int r;
 
-        if (s->n_hostdevs == 0 || !guest_window(s, l, &w))
+        if (s->n_hostdevs == 0 || !guest_window(s, l, &w, &maybe))
                 return 0;
         bars = calloc(MIN((size_t) BARS_MAX, s->n_hostdevs * 6), sizeof(BigBar));
         if (!bars)
@@ -271,17 +284,20 @@ int layout_check_bar_window(Builder *b) {
         (void) format_size(window_s, w.end - w.start + 1);
         (void) format_size(largest_s, largest);
 
+        maybe_fits = maybe.start <= maybe.end && (end = place_bars(bars, n, maybe.start)) != 0 &&
+                     end - 1 <= maybe.end;
+        end = place_bars(bars, n, w.start);
         if (end == 0 || end - 1 > w.end) {
                 r = layout_builder_problem(
                         b,
                         PROBLEM_BAR_WINDOW_TOO_SMALL,
-                        w.firmware ? SEVERITY_ERROR : SEVERITY_INFO,
+                        !w.firmware ? SEVERITY_INFO : maybe_fits ? SEVERITY_WARNING : SEVERITY_ERROR,
                         bars[0].device,
                         -1,
                         &(Range){ w.start, w.end },
                         "The assigned devices' 64-bit prefetchable BARs need %s naturally aligned (the "
-                        "largest, "
-                        "BAR %u of %s, %s), more than %s 0x%" PRIx64 "-0x%" PRIx64 " (%s) holds: %s",
+                        "largest, BAR %u of %s, %s), more than %s 0x%" PRIx64 "-0x%" PRIx64 " (%s) holds: "
+                        "%s%s",
                         need_s,
                         bars[0].index,
                         bars[0].device,
@@ -295,7 +311,11 @@ int layout_check_bar_window(Builder *b) {
                                   "(Linux: \"BAR N [mem size 0x... 64bit pref]: can't assign; no space\", "
                                   "Windows: Code 12)."
                                 : "SeaBIOS places them beyond it, which the guest copes with, but the "
-                                  "layout's peer-mapping and width checks do not cover BARs there.");
+                                  "layout's peer-mapping and width checks do not cover BARs there.",
+                        maybe_fits ? " Unless QEMU (9.1 or newer, under KVM) and the host kernel report "
+                                     "GuestPhysBits: then OVMF trusts the vCPU's phys-bits and uses its "
+                                     "dynamic window at the top, which holds them."
+                                   : "");
                 if (r >= 0)
                         r = recommend_window(b, s, need, hole_need, &w);
                 if (r < 0)
