@@ -39,7 +39,10 @@ static void dma_space_of(
                 /* libvirt's address assignment (qemuDomainAssignPCIAddresses() in
                  * src/qemu/qemu_domain_address.c) gives each PCIe hostdev of a q35 or virt guest a
                  * pcie-root-port of its own, and an i440fx guest's a slot of bus 0: an address space each.
-                 */
+                 * A host device libvirt treats as conventional PCI may instead land behind a
+                 * pcie-to-pci-bridge it adds, and share one: counting it as its own is the cautious side
+                 * (a split reported that libvirt's placement would avoid; the fix applies either way). The
+                 * domain XML of `virsh dumpxml` always carries the assigned addresses. */
                 ret->known = ret->assigned = true;
                 ret->key = KEY_OWN_ROOT_PORT + (uint32_t) i;
                 return;
