@@ -255,8 +255,16 @@ static bool same_attr(const xmlNode *a, const xmlNode *b, const char *name, cons
 
 /* The element of target's children that want stands for. */
 static xmlNode *find_match(xmlNode *target, const xmlNode *want) {
+        char want_host[PCI_ADDRESS_MAX] = "", host[PCI_ADDRESS_MAX];
+
+        /* A VFIO device (a snippet that moves it to another guest address) is the one with the same host
+         * address below <source>: a domain has many <hostdev>s. */
+        if (vfio_device_address(want, want_host) <= 0)
+                want_host[0] = 0;
         for (xmlNode *c = target->children; c; c = c->next) {
                 if (!same_name(c, want))
+                        continue;
+                if (want_host[0] && (vfio_device_address(c, host) <= 0 || !streq(host, want_host)))
                         continue;
                 /* A domain has many controllers; libvirt tells them apart by type and index. */
                 if (is_element(want, "controller") &&
@@ -413,12 +421,13 @@ static int merge_element(xmlNode *root, xmlNode *target, const xmlNode *want) {
         return 0;
 }
 
-/* Where a snippet's top-level element goes: device elements into <devices> (created when missing), the
- * rest directly below <domain>. */
+/* Where a snippet's top-level element goes: device elements (<controller>, <iommu>, <hostdev>,
+ * <interface>) into <devices> (created when missing), the rest directly below <domain>. */
 static int snippet_target(xmlNode *root, const xmlNode *e, xmlNode **ret) {
         xmlNode *devices;
 
-        if (!is_element(e, "controller") && !is_element(e, "iommu")) {
+        if (!is_element(e, "controller") && !is_element(e, "iommu") && !is_element(e, "hostdev") &&
+            !is_element(e, "interface")) {
                 *ret = root;
                 return 0;
         }

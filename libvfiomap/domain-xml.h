@@ -32,10 +32,12 @@ int domain_xml_hostdev_by_alias(
 /* Writes the libvirt snippets of recommendations into the domain XML.
  *
  * A snippet (Recommendation.libvirt) is one or more elements that belong directly below <domain>, or
- * below <devices> for device elements (<controller>, <iommu>); a snippet whose element is <domain> itself
+ * below <devices> for device elements (<controller>, <iommu>, <hostdev>, <interface>); a snippet whose
+ * element is <domain> itself
  * contributes its children and namespace declarations only (never its attributes: a snippet's type='kvm'
  * must not turn a TCG domain into a KVM one). Each element is merged into the element of the same name (and
- * namespace) already there — <controller> also by type and index — by setting its attributes, replacing its
+ * namespace) already there — <controller> also by type and index, <hostdev> and <interface type='hostdev'>
+ * by the host address below <source> — by setting its attributes, replacing its
  * text, and merging its children the same way; an element without a match is appended. <qemu:commandline>
  * arguments are pairs: "-machine key=value" replaces the value of an existing "-machine key=..." pair and is
  * appended otherwise.

@@ -73,6 +73,31 @@ static json_object *acs_to_json(const Device *d) {
         return o;
 }
 
+/* The Resizable BAR capability, in the same three shapes as "acs". */
+static json_object *rebar_to_json(const Device *d) {
+        json_object *a;
+
+        if (!d->config_read || d->config.rebar == ACS_UNREADABLE)
+                return json_object_new_string("unreadable");
+        if (d->config.rebar == ACS_ABSENT)
+                return NULL;
+        a = json_array_sized(d->config.n_rebar);
+        for (unsigned i = 0; i < d->config.n_rebar; i++) {
+                const PciRebar *r = d->config.rebar_bars + i;
+                json_object *o = json_object_new_object(), *sizes = json_object_new_array();
+
+                ADD(o, "bar", json_object_new_int(r->bar));
+                ADD(o, "current", json_object_new_uint64(UINT64_C(1) << r->current));
+                for (unsigned bit = 20; bit < 64; bit++)
+                        if (r->sizes & (UINT64_C(1) << bit))
+                                (void) json_object_array_add(sizes,
+                                                             json_object_new_uint64(UINT64_C(1) << bit));
+                ADD(o, "sizes", sizes);
+                (void) json_object_array_add(a, o);
+        }
+        return a;
+}
+
 json_object *device_to_json(const Host *h, const Device *d) {
         json_object *o = json_object_new_object(), *bars, *iov, *windows;
 
@@ -119,6 +144,7 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "sriov_numvfs", d->sriov_numvfs >= 0 ? json_object_new_int(d->sriov_numvfs) : NULL);
         ADD(o, "numa_node", d->numa_node >= 0 ? json_object_new_int(d->numa_node) : NULL);
         ADD(o, "acs", acs_to_json(d));
+        ADD(o, "rebar", rebar_to_json(d));
         ADD(o, "warnings", json_strv(d->warnings));
         (void) h;
         return o;
@@ -234,6 +260,8 @@ json_object *host_iommu_to_json(const Host *h) {
                 (void) json_object_array_add(a, unit_to_json(h, h->units[i]));
         ADD(o, "units", a);
         ADD(o, "allow_unsafe_interrupts", json_object_new_boolean(h->allow_unsafe_interrupts));
+        ADD(o, "dma_entry_limit",
+            h->dma_entry_limit >= 0 ? json_object_new_int64(h->dma_entry_limit) : NULL);
         return o;
 }
 

@@ -682,6 +682,18 @@ static int cpuinfo_phys_bits(const char *buf) {
         return bits;
 }
 
+/* drivers/vfio/vfio_iommu_type1.c: "dma_entry_limit", an unsigned int, 65535 by default (U16_MAX), since
+ * 5.1. Absent when the module is not loaded or predates it. */
+static int64_t read_dma_entry_limit(const Reader *r) {
+        _cleanup_free_ char *line = NULL;
+        uint64_t v;
+
+        if (reader_read_line(r, "sys/module/vfio_iommu_type1/parameters/dma_entry_limit", &line) < 0 ||
+            safe_atou64_base(line, 10, &v) < 0 || v > UINT32_MAX)
+                return -1;
+        return (int64_t) v;
+}
+
 static void host_load_misc(const Reader *r, Host *h) {
         static const char *const unsafe_params[] = {
                 "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
@@ -699,6 +711,7 @@ static void host_load_misc(const Reader *r, Host *h) {
                 if (streq(line, "Y") || streq(line, "1"))
                         h->allow_unsafe_interrupts = true;
         }
+        h->dma_entry_limit = read_dma_entry_limit(r);
 
         k = reader_read_file(r, "proc/cpuinfo", PROC_FILE_MAX, &buf, &size);
         if (k >= 0) {
@@ -1147,6 +1160,7 @@ int host_load_traced(const char *root, HostTrace *trace, Host **ret) {
         if (!h)
                 return -ENOMEM;
         h->cpu_phys_bits = -1;
+        h->dma_entry_limit = -1;
         h->root = strdup(root);
         if (!h->root)
                 return -ENOMEM;

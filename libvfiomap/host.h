@@ -129,6 +129,7 @@ typedef struct Host {
         IommuUnit **units;      /* sorted by name */
         size_t n_units;
         bool allow_unsafe_interrupts;
+        int64_t dma_entry_limit; /* vfio_iommu_type1's limit of mappings per container, -1 unknown */
         char *cpu_vendor;       /* "GenuineIntel", "AuthenticAMD", "ARM", NULL if unknown */
         int cpu_phys_bits;      /* "address sizes: N bits physical" of /proc/cpuinfo, -1 if unknown */
         int kernel_major, kernel_minor; /* from proc/sys/kernel/osrelease, -1 if unknown */

@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
-#include "layout.h"
+#include "layout-internal.h"
 #include "util.h"
 
 #define KiB (UINT64_C(1) << 10)
@@ -137,22 +137,19 @@ typedef struct Builder {
         InternCache cache_device, cache_via, cache_what;
 } Builder;
 
-static int problem_add(Builder *b, const char *code, Severity severity, const char *device, int group,
-                       const Range *range, const char *format, ...) _printf_(7, 8);
-static int problem_add(Builder *b, const char *code, Severity severity, const char *device, int group,
-                       const Range *range, const char *format, ...) {
+static int problem_addv(Builder *b, const char *code, Severity severity, const char *device, int group,
+                        const Range *range, const char *format, va_list ap) _printf_(7, 0);
+static int problem_addv(Builder *b, const char *code, Severity severity, const char *device, int group,
+                        const Range *range, const char *format, va_list ap) {
         Layout *l = b->l;
         Problem *p;
-        va_list ap;
         int r;
 
         if (!GREEDY_REALLOC(l->problems, b->allocated_problems, l->n_problems + 1))
                 return -ENOMEM;
         p = &l->problems[l->n_problems];
         *p = (Problem) { .code = code, .severity = severity, .group = group };
-        va_start(ap, format);
         r = vasprintf(&p->message, format, ap);
-        va_end(ap);
         if (r < 0)
                 return -ENOMEM;
         if (device) {
@@ -171,19 +168,40 @@ static int problem_add(Builder *b, const char *code, Severity severity, const ch
         return 0;
 }
 
-static int recommend(Builder *b, const char *action, const char *libvirt, const char *qemu, const char *format,
-                     ...) _printf_(5, 6);
-static int recommend(Builder *b, const char *action, const char *libvirt, const char *qemu, const char *format,
-                     ...) {
-        Layout *l = b->l;
-        _cleanup_free_ char *summary = NULL;
-        Recommendation *rec;
+static int problem_add(Builder *b, const char *code, Severity severity, const char *device, int group,
+                       const Range *range, const char *format, ...) _printf_(7, 8);
+static int problem_add(Builder *b, const char *code, Severity severity, const char *device, int group,
+                       const Range *range, const char *format, ...) {
         va_list ap;
         int r;
 
         va_start(ap, format);
-        r = vasprintf(&summary, format, ap);
+        r = problem_addv(b, code, severity, device, group, range, format, ap);
         va_end(ap);
+        return r;
+}
+
+int layout_builder_problem(Builder *b, const char *code, Severity severity, const char *device, int group,
+                           const Range *range, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = problem_addv(b, code, severity, device, group, range, format, ap);
+        va_end(ap);
+        return r;
+}
+
+static int recommendv(Builder *b, const char *action, const char *libvirt, const char *qemu,
+                      const char *format, va_list ap) _printf_(5, 0);
+static int recommendv(Builder *b, const char *action, const char *libvirt, const char *qemu,
+                      const char *format, va_list ap) {
+        Layout *l = b->l;
+        _cleanup_free_ char *summary = NULL;
+        Recommendation *rec;
+        int r;
+
+        r = vasprintf(&summary, format, ap);
         if (r < 0) {
                 summary = NULL;
                 return -ENOMEM;
@@ -206,6 +224,42 @@ static int recommend(Builder *b, const char *action, const char *libvirt, const 
         if (!rec->action || (libvirt && !rec->libvirt) || (qemu && !rec->qemu))
                 return -ENOMEM;
         return 0;
+}
+
+static int recommend(Builder *b, const char *action, const char *libvirt, const char *qemu, const char *format,
+                     ...) _printf_(5, 6);
+static int recommend(Builder *b, const char *action, const char *libvirt, const char *qemu, const char *format,
+                     ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = recommendv(b, action, libvirt, qemu, format, ap);
+        va_end(ap);
+        return r;
+}
+
+int layout_builder_recommend(Builder *b, const char *action, const char *libvirt, const char *qemu,
+                             const char *format, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = recommendv(b, action, libvirt, qemu, format, ap);
+        va_end(ap);
+        return r;
+}
+
+const Host *layout_builder_host(const Builder *b) {
+        return b->host;
+}
+
+const VmSpec *layout_builder_spec(const Builder *b) {
+        return b->spec;
+}
+
+const Layout *layout_builder_layout(const Builder *b) {
+        return b->l;
 }
 
 static uint64_t string_hash(const char *s) {
@@ -1521,6 +1575,8 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
         }
 
         r = check_devices_and_groups(&b, assigned, spec->n_hostdevs, assigned_list);
+        if (r >= 0)
+                r = layout_check_viommu_spaces(&b);
         if (r < 0)
                 return r;
         r = collect_exclusions(&b, assigned, spec->n_hostdevs);
@@ -1576,6 +1632,10 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
                 r = check_i440fx_low_ram(&b, &g);
         if (r >= 0)
                 r = check_widths(&b, &params, &g);
+        if (r >= 0)
+                r = layout_check_bar_window(&b);
+        if (r >= 0)
+                r = layout_check_dma_limits(&b);
         if (r >= 0 && !guest_ram_fits(&g, &l->excluded_set))
                 r = recommend_for_ram(&b, &params, &g, vendor);
         if (r < 0)

@@ -66,6 +66,14 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_NO_HOSTDEVS "no-hostdevs"
 #define PROBLEM_GROUP_VIABILITY_UNKNOWN "group-viability-unknown"   /* a member's driver is unreadable */
 #define PROBLEM_RESERVED_REGIONS_UNKNOWN "reserved-regions-unknown" /* reserved_regions is unreadable */
+#define PROBLEM_VIOMMU_GROUP_ADDRESS_SPACES "viommu-group-address-spaces" /* QEMU refuses to start */
+#define PROBLEM_SMMUV3_ALIASED_DEVICES "smmuv3-aliased-devices"
+#define PROBLEM_GUEST_TOPOLOGY_UNKNOWN "guest-topology-unknown"
+#define PROBLEM_BAR_WINDOW_TOO_SMALL "bar-window-too-small"
+#define PROBLEM_REBAR_LARGER_SIZES "rebar-larger-sizes"
+#define PROBLEM_DMA_ENTRY_LIMIT "dma-entry-limit"
+#define PROBLEM_VIOMMU_DMA_MAPPINGS "viommu-dma-mappings"
+#define PROBLEM_MEMLOCK_TOO_LOW "memlock-too-low"
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

@@ -338,6 +338,78 @@ static AcsState config_acs(
         return ACS_ABSENT;
 }
 
+#define PCI_EXT_CAP_ID_REBAR 0x15
+#define PCI_REBAR_CAP 4           /* per entry: the capability register (supported sizes) */
+#define PCI_REBAR_CTRL 8          /* per entry: the control register */
+#define PCI_REBAR_CAP_SIZES 0xfffffff0U /* bits 4-31: 1 MiB << (bit - 4) */
+#define PCI_REBAR_CTRL_BAR_IDX 0x7U
+#define PCI_REBAR_CTRL_NBAR_MASK 0xe0U
+#define PCI_REBAR_CTRL_NBAR_SHIFT 5
+#define PCI_REBAR_CTRL_BAR_SIZE 0x3f00U
+#define PCI_REBAR_CTRL_BAR_SHIFT 8
+
+/* The Resizable BAR capability (include/uapi/linux/pci_regs.h; drivers/pci/pci.c,
+ * pci_rebar_get_possible_sizes() reads only the capability register's bits 4-31, 1 MiB to 128 TiB, and so
+ * does vfiomap). The number of
+ * entries is in the first control register; each entry is 8 bytes. */
+static AcsState config_rebar(const uint8_t *buf, size_t len, PcieType pcie, PciConfig *c) {
+        unsigned ttl = PCI_EXT_CAP_TTL, nbars;
+        size_t pos = PCI_CFG_SPACE_SIZE;
+        uint32_t header;
+
+        if (pcie == PCIE_TYPE_UNKNOWN)
+                return ACS_UNREADABLE;
+        if (pcie == PCIE_TYPE_NONE)
+                return ACS_ABSENT;
+        if (len < pos + 4)
+                return ACS_UNREADABLE;
+        header = cfg_u32(buf, pos);
+        if (header == 0)
+                return ACS_ABSENT;
+        while (ttl-- > 0) {
+                if ((header & 0xffff) == PCI_EXT_CAP_ID_REBAR) {
+                        if (pos + PCI_REBAR_CTRL + 4 > len)
+                                return len >= PCI_CFG_SPACE_EXP_SIZE ? ACS_ABSENT : ACS_UNREADABLE;
+                        nbars = (cfg_u32(buf, pos + PCI_REBAR_CTRL) & PCI_REBAR_CTRL_NBAR_MASK) >>
+                                PCI_REBAR_CTRL_NBAR_SHIFT;
+                        for (unsigned i = 0; i < nbars && i < PCI_REBAR_MAX; i++) {
+                                size_t e = pos + 8 * i;
+                                uint32_t cap, ctrl;
+                                unsigned bar, enc;
+                                bool dup = false;
+
+                                if (e + PCI_REBAR_CTRL + 4 > len)
+                                        break;
+                                cap = cfg_u32(buf, e + PCI_REBAR_CAP);
+                                ctrl = cfg_u32(buf, e + PCI_REBAR_CTRL);
+                                bar = ctrl & PCI_REBAR_CTRL_BAR_IDX;
+                                for (unsigned k = 0; k < c->n_rebar; k++)
+                                        dup = dup || c->rebar_bars[k].bar == bar;
+                                /* Size encodings above 43 (8 EiB) are reserved. */
+                                enc = (ctrl & PCI_REBAR_CTRL_BAR_SIZE) >> PCI_REBAR_CTRL_BAR_SHIFT;
+                                if (bar > 5 || dup || enc > 43)
+                                        continue;
+                                /* Field by field: c was zeroed whole, padding included (fuzz-pci-config
+                                 * compares two parses bytewise). */
+                                c->rebar_bars[c->n_rebar].bar = (uint8_t) bar;
+                                c->rebar_bars[c->n_rebar].current = (uint8_t) (20 + enc);
+                                /* bit 4 + k (1 MiB << k) becomes bit 20 + k */
+                                c->rebar_bars[c->n_rebar].sizes = (uint64_t) (cap & PCI_REBAR_CAP_SIZES)
+                                                                  << 16;
+                                c->n_rebar++;
+                        }
+                        return ACS_PRESENT;
+                }
+                pos = (header >> 20) & 0xffc;
+                if (pos < PCI_CFG_SPACE_SIZE)
+                        break;
+                if (pos + 4 > len)
+                        return ACS_UNREADABLE;
+                header = cfg_u32(buf, pos);
+        }
+        return ACS_ABSENT;
+}
+
 int pci_config_parse(const uint8_t *buf, size_t len, PciConfig *ret) {
         PciConfig c;
         uint8_t ht;
@@ -349,21 +421,23 @@ int pci_config_parse(const uint8_t *buf, size_t len, PciConfig *ret) {
         len = MIN(len, (size_t) PCI_CFG_SPACE_EXP_SIZE);
 
         ht = buf[PCI_HEADER_TYPE];
-        c = (PciConfig) {
-                .vendor = cfg_u16(buf, 0x00),
-                .device = cfg_u16(buf, 0x02),
-                /* revision at 0x08, then prog-if, subclass, base class: the sysfs "class" value */
-                .class = (uint32_t) buf[0x09] | (uint32_t) buf[0x0a] << 8 | (uint32_t) buf[0x0b] << 16,
-                .header_type = ht & 0x7f,
-                .multifunction = ht & 0x80,
-                .acs = ACS_UNREADABLE,
-        };
+        /* Zeroed whole, padding included, then field by field: two parses of one buffer compare equal
+         * bytewise (fuzz-pci-config). */
+        memset(&c, 0, sizeof(c));
+        c.vendor = cfg_u16(buf, 0x00);
+        c.device = cfg_u16(buf, 0x02);
+        /* revision at 0x08, then prog-if, subclass, base class: the sysfs "class" value */
+        c.class = (uint32_t) buf[0x09] | (uint32_t) buf[0x0a] << 8 | (uint32_t) buf[0x0b] << 16;
+        c.header_type = ht & 0x7f;
+        c.multifunction = ht & 0x80;
+        c.acs = ACS_UNREADABLE;
         if (c.header_type == 1) {
                 c.secondary_bus = buf[PCI_SECONDARY_BUS];
                 c.subordinate_bus = buf[PCI_SUBORDINATE_BUS];
         }
         c.pcie_type = config_pcie_type(buf, len, c.header_type);
         c.acs = config_acs(buf, len, c.pcie_type, &c.acs_capability, &c.acs_control);
+        c.rebar = config_rebar(buf, len, c.pcie_type, &c);
 
         *ret = c;
         return 0;

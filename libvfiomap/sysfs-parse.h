@@ -107,6 +107,16 @@ typedef enum AcsState {
 /* "unreadable", "absent", "present" */
 const char *acs_state_to_string(AcsState s);
 
+/* One BAR of the Resizable BAR extended capability (0x0015, PCIe base spec 7.8.6): the sizes it can be
+ * resized to and its current size, as log2 of bytes. */
+typedef struct PciRebar {
+        uint8_t bar;            /* BAR index 0-5 */
+        uint8_t current;        /* log2 of the current size: 20 (1 MiB) .. 63 */
+        uint64_t sizes;         /* bit n set: 2^n bytes supported (n = 20..47, the capability register) */
+} PciRebar;
+
+#define PCI_REBAR_MAX 6U
+
 typedef struct PciConfig {
         uint16_t vendor, device;
         uint32_t class;
@@ -116,13 +126,18 @@ typedef struct PciConfig {
         PcieType pcie_type;
         AcsState acs;
         uint16_t acs_capability, acs_control;
+        AcsState rebar;         /* the same three states, for the Resizable BAR capability */
+        uint8_t n_rebar;
+        PciRebar rebar_bars[PCI_REBAR_MAX];
 } PciConfig;
 
 /* Reads what vfiomap needs from a config space dump of len bytes (64, 256 or 4096 in practice). Walks
  * the capability lists with loop and bounds protection, as the kernel does: a looping or broken list
  * means "no such capability". pcie_type is PCIE_TYPE_UNKNOWN only when the list leads past len. acs:
  * ABSENT for conventional PCI devices; for PCI Express ones UNREADABLE unless the extended space was read
- * (len > 256) far enough to decide. -EBADMSG when even the 64-byte header is missing. */
+ * (len > 256) far enough to decide. rebar likewise, with the BARs the capability lists (entries naming a BAR
+ * beyond 5, or twice, are dropped as the kernel's pci_rebar_find_pos() would never match them).
+ * -EBADMSG when even the 64-byte header is missing. */
 int pci_config_parse(const uint8_t *buf, size_t len, PciConfig *ret);
 
 /* ---- IOMMU units ---- */

@@ -76,6 +76,32 @@ ViommuModel viommu_model_from_string(const char *s) {
         return _VIOMMU_MODEL_INVALID;
 }
 
+/* libvirt's names (src/conf/domain_conf.c, virDomainControllerModelPCI). */
+static const char *const pci_controller_model_table[_PCI_CONTROLLER_MODEL_MAX] = {
+        [PCI_CONTROLLER_PCI_ROOT] = "pci-root",
+        [PCI_CONTROLLER_PCIE_ROOT] = "pcie-root",
+        [PCI_CONTROLLER_PCI_BRIDGE] = "pci-bridge",
+        [PCI_CONTROLLER_DMI_TO_PCI_BRIDGE] = "dmi-to-pci-bridge",
+        [PCI_CONTROLLER_PCIE_ROOT_PORT] = "pcie-root-port",
+        [PCI_CONTROLLER_PCIE_SWITCH_UPSTREAM_PORT] = "pcie-switch-upstream-port",
+        [PCI_CONTROLLER_PCIE_SWITCH_DOWNSTREAM_PORT] = "pcie-switch-downstream-port",
+        [PCI_CONTROLLER_PCI_EXPANDER_BUS] = "pci-expander-bus",
+        [PCI_CONTROLLER_PCIE_EXPANDER_BUS] = "pcie-expander-bus",
+        [PCI_CONTROLLER_PCIE_TO_PCI_BRIDGE] = "pcie-to-pci-bridge",
+        [PCI_CONTROLLER_OTHER] = "other",
+};
+
+const char *pci_controller_model_to_string(PciControllerModel m) {
+        return m >= 0 && m < _PCI_CONTROLLER_MODEL_MAX ? pci_controller_model_table[m] : NULL;
+}
+
+PciControllerModel pci_controller_model_from_string(const char *s) {
+        for (size_t i = 0; s && i < _PCI_CONTROLLER_MODEL_MAX; i++)
+                if (streq(s, pci_controller_model_table[i]))
+                        return (PciControllerModel) i;
+        return _PCI_CONTROLLER_MODEL_INVALID;
+}
+
 VmSpec *vmspec_free(VmSpec *s) {
         if (!s)
                 return NULL;
@@ -85,6 +111,7 @@ VmSpec *vmspec_free(VmSpec *s) {
         free(s->cpu_model);
         free(s->cpu_vendor);
         free(s->hostdevs);
+        free(s->controllers);
         free(s);
         return NULL;
 }
@@ -347,6 +374,40 @@ static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, bool m
         return 0;
 }
 
+static int spec_add_controller(VmSpec *s, unsigned index, PciControllerModel model, const VmGuestAddress *a,
+                               char **ret_error) {
+        VmController *n;
+
+        /* libvirt refuses the domain too: "Multiple 'pci' controllers with index 'N'". */
+        for (size_t i = 0; i < s->n_controllers; i++)
+                if (s->controllers[i].index == index)
+                        return fail(ret_error, -EINVAL, "PCI controller index %u is listed twice", index);
+        if (s->n_controllers >= VMSPEC_CONTROLLERS_MAX)
+                return fail(ret_error, -E2BIG, "more than %u PCI controllers", VMSPEC_CONTROLLERS_MAX);
+        n = realloc(s->controllers, (s->n_controllers + 1) * sizeof(VmController));
+        if (!n)
+                return -ENOMEM;
+        s->controllers = n;
+        n[s->n_controllers++] = (VmController) { .index = index, .model = model, .address = *a };
+        return 0;
+}
+
+/* One virtio-mem device: its blocks count as DMA mappings (dma-limits.c). */
+static int spec_add_virtio_mem(VmSpec *s, uint64_t sz, uint64_t bl, uint64_t rq, const char *where,
+                               char **ret_error) {
+        /* libvirt and QEMU demand a power-of-two block that divides the size. */
+        if (bl == 0 || (bl & (bl - 1)) != 0 || sz % bl != 0 || rq > sz || sz > VMSPEC_SIZE_MAX)
+                return fail(ret_error, -EINVAL,
+                            "%s: block %" PRIu64 " must be a power of two dividing size %" PRIu64
+                            ", and requested %" PRIu64 " at most the size", where, bl, sz, rq);
+        s->virtio_mem_blocks += sz / bl;
+        s->virtio_mem_requested_blocks += (rq + bl - 1) / bl;
+        s->virtio_mem_size += sz;
+        if (s->virtio_mem_size > VMSPEC_SIZE_MAX)
+                return fail(ret_error, -EINVAL, "the virtio-mem devices exceed 4 PiB together");
+        return 0;
+}
+
 /* Checks that hold for both formats. */
 static int spec_validate(VmSpec *s, char **ret_error) {
         if (s->memory == 0)
@@ -541,6 +602,68 @@ static int xml_pci_address(const xmlNode *source, const char *where, bool manage
         return spec_add_hostdev(s, &a, false, managed, ret_error);
 }
 
+/* A device's or controller's own <address type='pci'> (a direct child, unlike <source><address>). libvirt
+ * reads every attribute as optional with 0 as default, and an address that is all zeros means "assign one"
+ * (virDeviceInfoPCIAddressIsWanted() in src/conf/device_conf.c), so that is kept unset. Other address types
+ * (ccw, virtio-mmio, spapr-vio) do not sit on a PCI bus. Guest PCI domains other than 0 exist only with
+ * zPCI and pSeries, which vfiomap does not model. */
+static int xml_guest_address(const xmlNode *n, const char *where, VmGuestAddress *ret, char **ret_error) {
+        _cleanup_free_ char *type = NULL;
+        uint64_t domain = 0, bus = 0, slot = 0, function = 0;
+        xmlNode *addr = NULL;
+        int r;
+
+        *ret = (VmGuestAddress) {};
+        r = xml_child(n, "address", where, &addr, ret_error);
+        if (r < 0 || !addr)
+                return r;
+        type = xml_attr(addr, "type");
+        if (!streq_ptr(type, "pci"))
+                return 0;
+        r = xml_uint_attr(addr, "domain", where, 0, false, &domain, ret_error);
+        if (r >= 0)
+                r = xml_uint_attr(addr, "bus", where, 0xff, false, &bus, ret_error);
+        if (r >= 0)
+                r = xml_uint_attr(addr, "slot", where, 0x1f, false, &slot, ret_error);
+        if (r >= 0)
+                r = xml_uint_attr(addr, "function", where, 0x7, false, &function, ret_error);
+        if (r < 0)
+                return r;
+        if (bus == 0 && slot == 0 && function == 0)
+                return 0;
+        *ret = (VmGuestAddress) { .set = true, .bus = (uint8_t) bus, .slot = (uint8_t) slot,
+                                  .function = (uint8_t) function };
+        return 0;
+}
+
+/* <controller type='pci'>: the buses of the guest topology. The index is the bus number devices name in
+ * their <address bus=>. libvirt fills in a missing index with the lowest free one when it defines the
+ * domain; the root (pcie-root, pci-root) is always 0. A non-root controller without an index cannot be
+ * referred to reliably and is left out. */
+static int xml_parse_pci_controller(const xmlNode *d, VmSpec *s, char **ret_error) {
+        _cleanup_free_ char *model_name = xml_attr(d, "model");
+        PciControllerModel model = pci_controller_model_from_string(model_name);
+        VmGuestAddress a;
+        uint64_t index = 0;
+        int r;
+
+        if (model < 0)
+                model = PCI_CONTROLLER_OTHER;
+        r = xml_uint_attr(d, "index", "<controller type='pci'>", 255, false, &index, ret_error);
+        if (r < 0)
+                return r;
+        if (r == 0 && model != PCI_CONTROLLER_PCIE_ROOT && model != PCI_CONTROLLER_PCI_ROOT)
+                return 0;
+        if ((model == PCI_CONTROLLER_PCIE_ROOT || model == PCI_CONTROLLER_PCI_ROOT) != (index == 0))
+                return fail(ret_error, -EINVAL, "<controller type='pci' index='%" PRIu64 "' model='%s'>: "
+                            "libvirt demands index 0 for the root bus and only for it", index,
+                            strna(model_name));
+        r = xml_guest_address(d, "<controller type='pci'>", &a, ret_error);
+        if (r < 0)
+                return r;
+        return spec_add_controller(s, (unsigned) index, model, &a, ret_error);
+}
+
 /* <domain type=>. libvirt always writes it; a hand-written document without it is taken as KVM, what VFIO
  * guests run on. The types of other libvirt drivers ('test', 'xen') parse, with no QEMU vendor rule. */
 static int xml_parse_type(const xmlNode *root, VmSpec *s, char **ret_error) {
@@ -555,6 +678,31 @@ static int xml_parse_type(const xmlNode *root, VmSpec *s, char **ret_error) {
                 return fail(ret_error, -EINVAL, "<domain type=''> is empty");
         a = vm_accel_from_string(type);
         s->accel = a < 0 ? VM_ACCEL_OTHER : a;
+        return 0;
+}
+
+/* UEFI or SeaBIOS: <os firmware='efi'> (libvirt 5.2+ autoselection) or a <loader> that is a pflash image
+ * or names OVMF/edk2 (what hand-made VFIO domains use). The 64-bit MMIO window of the guest is OVMF's
+ * choice with UEFI (bar-window.c). */
+static int xml_parse_firmware(const xmlNode *os, VmSpec *s, char **ret_error) {
+        _cleanup_free_ char *fw = xml_attr(os, "firmware");
+        xmlNode *loader = NULL;
+        int r;
+
+        if (fw && !streq(fw, "efi") && !streq(fw, "bios"))
+                return fail(ret_error, -EINVAL, "<os firmware='%s'> is neither 'efi' nor 'bios'", fw);
+        s->efi = streq_ptr(fw, "efi");
+        r = xml_child(os, "loader", "<os>", &loader, ret_error);
+        if (r < 0)
+                return r;
+        if (loader && !s->efi) {
+                _cleanup_free_ char *type = xml_attr(loader, "type"), *path = xml_text(loader);
+
+                if (!path)
+                        return -ENOMEM;
+                s->efi = streq_ptr(type, "pflash") || strcasestr(path, "ovmf") || strcasestr(path, "edk2") ||
+                         strcasestr(path, "aavmf");
+        }
         return 0;
 }
 
@@ -573,6 +721,9 @@ static int xml_parse_os(const xmlNode *root, VmSpec *s, char **ret_error) {
         if (!type)
                 return fail(ret_error, -EINVAL, "<os><type> is missing: the layout depends on the machine type "
                             "(use the XML of `virsh dumpxml`, which always names it)");
+        r = xml_parse_firmware(os, s, ret_error);
+        if (r < 0)
+                return r;
         s->arch = xml_attr(type, "arch");
         machine = xml_attr(type, "machine");
         if (!machine)
@@ -651,6 +802,61 @@ static int xml_parse_cpu(const xmlNode *root, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* <memtune><hard_limit>: libvirt sets RLIMIT_MEMLOCK to it for VFIO guests (dma-limits.c). */
+static int xml_parse_memtune(const xmlNode *root, VmSpec *s, char **ret_error) {
+        xmlNode *memtune = NULL, *hard = NULL;
+        int r;
+
+        r = xml_child(root, "memtune", "", &memtune, ret_error);
+        if (r < 0 || !memtune)
+                return r;
+        r = xml_child(memtune, "hard_limit", "<memtune>", &hard, ret_error);
+        if (r < 0 || !hard)
+                return r;
+        r = xml_memory(hard, "hard_limit", &s->hard_limit, ret_error);
+        if (r < 0)
+                return r;
+        /* libvirt's VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, 2^53 - 1 KiB (9007199254740991): no limit. */
+        s->has_hard_limit = s->hard_limit < VMSPEC_SIZE_MAX;
+        return 0;
+}
+
+/* <devices><memory model='virtio-mem'>: QEMU maps every plugged block of it into each VFIO container
+ * separately (vfio_ram_discard_notify_populate(), hw/vfio), so it counts in blocks. */
+static int xml_parse_memory_device(const xmlNode *d, VmSpec *s, char **ret_error) {
+        _cleanup_free_ char *model = xml_attr(d, "model");
+        xmlNode *target = NULL, *size = NULL, *block = NULL, *requested = NULL;
+        uint64_t sz = 0, bl = 0, rq = 0;
+        int r;
+
+        if (!streq_ptr(model, "virtio-mem")) {
+                if (streq_ptr(model, "dimm") || streq_ptr(model, "nvdimm"))
+                        s->n_dimms++;
+                return 0;
+        }
+        r = xml_child(d, "target", "<memory model='virtio-mem'>", &target, ret_error);
+        if (r >= 0 && target)
+                r = xml_child(target, "size", "<memory model='virtio-mem'><target>", &size, ret_error);
+        if (r >= 0 && target)
+                r = xml_child(target, "block", "<memory model='virtio-mem'><target>", &block, ret_error);
+        if (r >= 0 && target)
+                r = xml_child(target, "requested", "<memory model='virtio-mem'><target>", &requested,
+                              ret_error);
+        if (r < 0)
+                return r;
+        if (!size || !block)
+                return fail(ret_error, -EINVAL,
+                            "<memory model='virtio-mem'><target> needs <size> and <block>");
+        r = xml_memory(size, "size", &sz, ret_error);
+        if (r >= 0)
+                r = xml_memory(block, "block", &bl, ret_error);
+        if (r >= 0 && requested)
+                r = xml_memory(requested, "requested", &rq, ret_error);
+        if (r < 0)
+                return r;
+        return spec_add_virtio_mem(s, sz, bl, rq, "<memory model='virtio-mem'>", ret_error);
+}
+
 static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
         xmlNode *devices = NULL;
         bool seen_iommu = false;
@@ -679,6 +885,9 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<hostdev type='pci'> has no <source>");
                         r = xml_pci_address(source, "<hostdev type='pci'>", managed, s, ret_error);
+                        if (r >= 0)
+                                r = xml_guest_address(d, "<hostdev type='pci'>",
+                                                      &s->hostdevs[s->n_hostdevs - 1].guest, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "interface")) {
@@ -708,6 +917,14 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<interface type='hostdev'> has no <source>");
                         r = xml_pci_address(source, "<interface type='hostdev'>", managed, s, ret_error);
+                        if (r >= 0)
+                                r = xml_guest_address(d, "<interface type='hostdev'>",
+                                                      &s->hostdevs[s->n_hostdevs - 1].guest, ret_error);
+                        if (r < 0)
+                                return r;
+                        s->hostdevs[s->n_hostdevs - 1].interface = true;
+                } else if (xml_is(d, "memory")) {
+                        r = xml_parse_memory_device(d, s, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "iommu")) {
@@ -736,10 +953,14 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         _cleanup_free_ char *type = xml_attr(d, "type"), *model = xml_attr(d, "model");
                         xmlNode *hole = NULL;
 
+                        if (!streq_ptr(type, "pci"))
+                                continue;
+                        r = xml_parse_pci_controller(d, s, ret_error);
+                        if (r < 0)
+                                return r;
                         /* docs/formatdomain.rst: pcihole64 belongs to the root bus controller, pcie-root
                          * on q35 and pci-root on i440fx. */
-                        if (!streq_ptr(type, "pci") ||
-                            !(streq_ptr(model, "pcie-root") || streq_ptr(model, "pci-root")))
+                        if (!(streq_ptr(model, "pcie-root") || streq_ptr(model, "pci-root")))
                                 continue;
                         r = xml_child(d, "pcihole64", "<controller model='pcie-root'>", &hole, ret_error);
                         if (r < 0)
@@ -755,9 +976,25 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* OVMF's classic 64-bit MMIO window size, from -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N
+ * (OvmfPkg/Library/PlatformInitLib/MemDetect.c, PlatformGetFirstNonAddress()). Other -fw_cfg items are
+ * left to QEMU. */
+static int spec_apply_fw_cfg(VmSpec *s, const char *opts, char **ret_error) {
+        static const char prefix[] = "name=opt/ovmf/X-PciMmio64Mb,string=";
+        uint64_t mb;
+
+        if (!startswith(opts, prefix))
+                return 0;
+        if (safe_atou64_base(opts + strlen(prefix), 10, &mb) < 0 || mb == 0 || mb > (VMSPEC_SIZE_MAX >> 20))
+                return fail(ret_error, -EINVAL,
+                            "<qemu:commandline>: -fw_cfg %s is not a size in MiB up to 4 PiB", opts);
+        s->ovmf_mmio64_size = mb << 20;
+        return 0;
+}
+
 static int xml_parse_qemu_commandline(const xmlNode *root, VmSpec *s, char **ret_error) {
         for (xmlNode *cl = root->children; cl; cl = cl->next) {
-                bool want_machine = false;
+                bool want_machine = false, want_fw_cfg = false;
 
                 if (!xml_is_qemu(cl, "commandline"))
                         continue;
@@ -775,8 +1012,15 @@ static int xml_parse_qemu_commandline(const xmlNode *root, VmSpec *s, char **ret
                                 if (r < 0)
                                         return r;
                                 want_machine = false;
-                        } else
+                        } else if (want_fw_cfg) {
+                                r = spec_apply_fw_cfg(s, v, ret_error);
+                                if (r < 0)
+                                        return r;
+                                want_fw_cfg = false;
+                        } else {
                                 want_machine = streq(v, "-machine") || streq(v, "-M");
+                                want_fw_cfg = streq(v, "-fw_cfg");
+                        }
                 }
                 if (want_machine)
                         return fail(ret_error, -EINVAL, "<qemu:commandline> ends with -machine and no value");
@@ -874,6 +1118,8 @@ int vmspec_parse_domain_xml(const char *buf, size_t len, VmSpec **ret, char **re
                 r = xml_parse_cpu(root, s, ret_error);
         if (r >= 0)
                 r = xml_parse_devices(root, s, ret_error);
+        if (r >= 0)
+                r = xml_parse_memtune(root, s, ret_error);
         if (r >= 0)
                 r = xml_parse_qemu_commandline(root, s, ret_error);
         if (r >= 0)
@@ -1040,6 +1286,44 @@ static int json_parse_hostdevs(json_object *list, VmSpec *s, char **ret_error) {
         return 0;
 }
 
+/* "virtio_mem": [{"size": ..., "block": ..., "requested": ...}] */
+static int json_parse_virtio_mem(json_object *list, VmSpec *s, char **ret_error) {
+        size_t n;
+
+        if (!json_object_is_type(list, json_type_array))
+                return fail(ret_error, -EINVAL, "\"virtio_mem\" must be an array");
+        n = json_object_array_length(list);
+        if (n > VMSPEC_HOSTDEVS_MAX)
+                return fail(ret_error, -E2BIG, "\"virtio_mem\" has more than %u entries",
+                            VMSPEC_HOSTDEVS_MAX);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(list, i);
+                uint64_t sz = 0, bl = 0, rq = 0;
+                char where[48];
+                int r;
+
+                snprintf(where, sizeof where, "\"virtio_mem[%zu]\"", i);
+                if (!json_object_is_type(e, json_type_object))
+                        return fail(ret_error, -EINVAL, "%s must be an object", where);
+                json_object_object_foreach(e, key, val) {
+                        if (streq(key, "size"))
+                                r = json_size(val, "virtio_mem.size", &sz, ret_error);
+                        else if (streq(key, "block"))
+                                r = json_size(val, "virtio_mem.block", &bl, ret_error);
+                        else if (streq(key, "requested"))
+                                r = json_size(val, "virtio_mem.requested", &rq, ret_error);
+                        else
+                                return fail(ret_error, -EINVAL, "%s: unknown key \"%s\"", where, key);
+                        if (r < 0)
+                                return r;
+                }
+                r = spec_add_virtio_mem(s, sz, bl, rq, where, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int json_parse_iommu(json_object *o, VmSpec *s, char **ret_error) {
         if (!json_object_is_type(o, json_type_object))
                 return fail(ret_error, -EINVAL, "\"iommu\" must be an object");
@@ -1192,6 +1476,33 @@ int vmspec_parse_json(const char *buf, size_t len, VmSpec **ret, char **ret_erro
                         r = json_parse_hostdevs(v, s, ret_error);
                         if (r < 0)
                                 return r;
+                } else if (streq(key, "hard_limit")) {
+                        r = json_size(v, key, &s->hard_limit, ret_error);
+                        if (r < 0)
+                                return r;
+                        if (s->hard_limit == 0 || s->hard_limit > VMSPEC_SIZE_MAX)
+                                return fail(ret_error, -EINVAL, "\"hard_limit\" must be 1 byte .. 4 PiB");
+                        s->has_hard_limit = true;
+                } else if (streq(key, "virtio_mem")) {
+                        r = json_parse_virtio_mem(v, s, ret_error);
+                        if (r < 0)
+                                return r;
+                } else if (streq(key, "firmware")) {
+                        const char *fw = NULL;
+                        r = json_string(v, key, &fw, ret_error);
+                        if (r < 0)
+                                return r;
+                        if (!streq(fw, "efi") && !streq(fw, "bios"))
+                                return fail(ret_error, -EINVAL,
+                                            "\"firmware\" is \"%s\", not \"efi\" or \"bios\"", fw);
+                        s->efi = streq(fw, "efi");
+                } else if (streq(key, "ovmf_mmio64_size")) {
+                        r = json_size(v, key, &s->ovmf_mmio64_size, ret_error);
+                        if (r < 0)
+                                return r;
+                        if (s->ovmf_mmio64_size == 0 || s->ovmf_mmio64_size > VMSPEC_SIZE_MAX)
+                                return fail(ret_error, -EINVAL,
+                                            "\"ovmf_mmio64_size\" must be 1 MiB .. 4 PiB");
                 } else
                         return fail(ret_error, -EINVAL, "unknown key \"%s\" (see proto/vm-spec.md)", key);
         }

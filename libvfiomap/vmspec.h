@@ -19,6 +19,8 @@
  * few KiB; libvirt itself caps hostdevs far below this. */
 #define VMSPEC_INPUT_MAX (4U * 1024U * 1024U)
 #define VMSPEC_HOSTDEVS_MAX 256U
+/* PCI controllers: libvirt's index is the guest bus number, 0..255 (virDomainControllerDef, PCI buses). */
+#define VMSPEC_CONTROLLERS_MAX 256U
 /* No size (memory, hole) may exceed 2^52, the widest physical address space of x86 and arm64. */
 #define VMSPEC_SIZE_MAX (UINT64_C(1) << 52)
 
@@ -87,8 +89,44 @@ typedef enum ViommuModel {
 const char *viommu_model_to_string(ViommuModel m);
 ViommuModel viommu_model_from_string(const char *s);
 
+/* Where a device sits in the guest: libvirt's <address type='pci' bus= slot= function=>, whose bus is the
+ * index of the <controller type='pci'> that provides the bus. */
+typedef struct VmGuestAddress {
+        bool set;                      /* false: libvirt assigns it when the domain is defined */
+        uint8_t bus, slot, function;
+} VmGuestAddress;
+
+/* libvirt's <controller type='pci' model=>: what the guest topology (guest-topology.h) needs to know. */
+typedef enum PciControllerModel {
+        PCI_CONTROLLER_PCI_ROOT,           /* i440fx's root bus, conventional */
+        PCI_CONTROLLER_PCIE_ROOT,          /* q35's and virt's root complex */
+        PCI_CONTROLLER_PCI_BRIDGE,         /* pci-bridge: conventional bus behind a conventional bridge */
+        PCI_CONTROLLER_DMI_TO_PCI_BRIDGE,  /* i82801b11-bridge: conventional bus, bridge on the root bus */
+        PCI_CONTROLLER_PCIE_ROOT_PORT,     /* ioh3420 / pcie-root-port: one PCIe link */
+        PCI_CONTROLLER_PCIE_SWITCH_UPSTREAM_PORT,
+        PCI_CONTROLLER_PCIE_SWITCH_DOWNSTREAM_PORT,
+        PCI_CONTROLLER_PCI_EXPANDER_BUS,   /* pxb: a conventional extra root bus behind a device on bus 0 */
+        PCI_CONTROLLER_PCIE_EXPANDER_BUS,  /* pxb-pcie: a PCIe extra root bus */
+        PCI_CONTROLLER_PCIE_TO_PCI_BRIDGE, /* pcie-pci-bridge: conventional bus, PCIe-to-PCI bridge */
+        PCI_CONTROLLER_OTHER,              /* a model this version does not know */
+        _PCI_CONTROLLER_MODEL_MAX,
+        _PCI_CONTROLLER_MODEL_INVALID = -EINVAL,
+} PciControllerModel;
+
+/* libvirt's model names ("pcie-root-port"); "other" for PCI_CONTROLLER_OTHER. */
+const char *pci_controller_model_to_string(PciControllerModel m);
+PciControllerModel pci_controller_model_from_string(const char *s);
+
+typedef struct VmController {
+        unsigned index;                /* <controller index=>: the number of the bus it provides */
+        PciControllerModel model;
+        VmGuestAddress address;        /* where the controller itself sits (unset for the root buses) */
+} VmController;
+
 typedef struct VmHostdev {
         char address[PCI_ADDRESS_MAX]; /* normalised "dddd:bb:ss.f" */
+        VmGuestAddress guest;          /* the hostdev's own <address type='pci'> */
+        bool interface;                /* XML: an <interface type='hostdev'>, not a <hostdev> */
         bool hotplug;                  /* JSON only: the device will be hot-added to a running guest */
         bool managed;                  /* libvirt detaches it from its host driver at start (managed='yes');
                                         * false: it must be on vfio-pci already (see vm-spec.md) */
@@ -120,8 +158,21 @@ typedef struct VmSpec {
         bool has_max_ram_below_4g;
         uint64_t max_ram_below_4g;     /* -machine max-ram-below-4g= in <qemu:commandline> */
 
+        /* What pins guest memory and how many DMA mappings it takes (dma-limits.c). */
+        bool has_hard_limit;
+        uint64_t hard_limit;           /* <memtune><hard_limit>, bytes */
+        uint64_t virtio_mem_blocks;    /* <memory model='virtio-mem'>: the sum of <size>/<block> */
+        uint64_t virtio_mem_requested_blocks; /* ... of <requested>/<block>: plugged at start */
+        uint64_t virtio_mem_size;      /* the sum of their <size> */
+        unsigned n_dimms;              /* <memory model='dimm'> (and nvdimm): a RAM section each */
+
+        bool efi;                      /* <os firmware='efi'> or an OVMF/AAVMF <loader>: UEFI, not SeaBIOS */
+        uint64_t ovmf_mmio64_size;     /* -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=N, bytes; 0 if unset */
+
         VmHostdev *hostdevs;
         size_t n_hostdevs;
+        VmController *controllers;     /* <controller type='pci'>, in document order, indexes unique */
+        size_t n_controllers;
 } VmSpec;
 
 VmSpec *vmspec_free(VmSpec *s);

@@ -31,6 +31,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c.pcie_type == PCIE_TYPE_NONE)
                 FUZZ_CHECK(c.acs == ACS_ABSENT);
 
+        /* Resizable BAR: at most six distinct BARs 0-5, sizes 1 MiB .. 8 EiB, supported sizes from 1 MiB. */
+        FUZZ_CHECK(acs_state_to_string(c.rebar));
+        if (size >= 4096)
+                FUZZ_CHECK(c.rebar != ACS_UNREADABLE);
+        FUZZ_CHECK(c.n_rebar <= PCI_REBAR_MAX && (c.rebar == ACS_PRESENT || c.n_rebar == 0));
+        for (unsigned i = 0; i < c.n_rebar; i++) {
+                FUZZ_CHECK(c.rebar_bars[i].bar <= 5);
+                FUZZ_CHECK(c.rebar_bars[i].current >= 20 && c.rebar_bars[i].current <= 63);
+                FUZZ_CHECK((c.rebar_bars[i].sizes & ((UINT64_C(1) << 20) - 1)) == 0);
+                for (unsigned j = 0; j < i; j++)
+                        FUZZ_CHECK(c.rebar_bars[j].bar != c.rebar_bars[i].bar);
+        }
+
         /* Bytes beyond config space do not matter. */
         if (size > 4096) {
                 FUZZ_CHECK(pci_config_parse(data, 4096, &c2) == 0);

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
+#include "guest-topology.h"
 #include "layout.h"
 #include "util.h"
 #include "vmspec.h"
@@ -35,6 +36,24 @@ static inline void fuzz_check_spec(int r, VmSpec *s, char *error) {
         FUZZ_CHECK(s->n_hostdevs <= VMSPEC_HOSTDEVS_MAX);
         for (size_t i = 0; i < s->n_hostdevs; i++)
                 FUZZ_CHECK(pci_address_is_valid(s->hostdevs[i].address));
+        FUZZ_CHECK(s->n_controllers <= VMSPEC_CONTROLLERS_MAX);
+
+        /* The guest topology: every hostdev gets an address space, a requester ID when it is one. */
+        if (s->n_hostdevs > 0) {
+                GuestDmaSpace *spaces = calloc(s->n_hostdevs, sizeof(GuestDmaSpace));
+                FUZZ_CHECK(spaces);
+                FUZZ_CHECK(guest_dma_spaces(s, spaces) == 0);
+                for (size_t i = 0; i < s->n_hostdevs; i++)
+                        FUZZ_CHECK(!spaces[i].known || spaces[i].key >= 0x10000 ||
+                                   spaces[i].key == ((uint32_t) spaces[i].bus << 8 | spaces[i].devfn));
+                free(spaces);
+        }
+        {
+                int k = guest_free_controller_index(s);
+                FUZZ_CHECK(k == -1 || (k >= 1 && k <= 255));
+                for (size_t i = 0; k > 0 && i < s->n_controllers; i++)
+                        FUZZ_CHECK(s->controllers[i].index != (unsigned) k);
+        }
 
         FUZZ_CHECK(layout_compute(&host, s, &l) == 0);
         FUZZ_CHECK(l->ram_size == s->memory);

@@ -27,6 +27,7 @@
  *   cpu arm64 KEY=VALUE...       implementer= part= variant= revision= bogomips= count= features=
  *   cpuinfo <<EOF                /proc/cpuinfo verbatim instead of "cpu"
  *   unsafe-interrupts Y|N        writes vfio_iommu_type1's allow_unsafe_interrupts parameter
+ *   dma-entry-limit N            writes vfio_iommu_type1's dma_entry_limit parameter
  *   unit NAME intel|amd|arm [KEY=VALUE...] [default]
  *                                intel: cap= ecap= (hex) version= address= (hex); amd: cap= (hex)
  *                                features=EFR|EFR2:EFR (hex); parent=BDF|PATH places the unit below a
@@ -37,6 +38,8 @@
  *                                class= (required) sub=VVVV:DDDD rev= parent=BDF pcie=TYPE bus=SEC-SUB
  *                                driver= override= group= iommu= numa= irq= config=4096|256|64
  *                                acs=CAP:CTL caps=none claim=NAME|- width=N speed=1-6 (PCIe link)
+ *                                rebar=N:SIZES (Resizable BAR for BAR N, which must be declared; SIZES is
+ *                                the capability register's bits 4-31 in hex: bit k = 1 MiB << k)
  *                                TYPE: endpoint legacy-endpoint root-port upstream downstream pcie-pci
  *                                pci-pcie rc-integrated rc-ec none (conventional PCI)
  *     bar N KIND RANGE           KIND: io mem32 mem64 pref32 pref64; resource lines 0-5
@@ -162,6 +165,9 @@ typedef struct Dev {
         bool no_caps;
         bool acs;
         uint16_t acs_cap, acs_ctl;
+        bool rebar;
+        unsigned rebar_bar;
+        uint32_t rebar_sizes;
         Res res[RES_LINES];
 
         /* SR-IOV physical function */
@@ -270,6 +276,7 @@ typedef struct Model {
         IomemMode iomem_mode;
         char *group_type; /* NULL: kernels before 5.11, no "type" file */
         int unsafe_interrupts; /* -1: no parameter file, 0: N, 1: Y */
+        long long dma_entry_limit; /* -1: no parameter file */
         int numa;              /* numa_node of every device that does not say */
         Cpu cpu;
         char *cpuinfo_text, *iomem_text;
@@ -303,6 +310,7 @@ static int model_init(Model *m, const char *source) {
                 .iov = true,
                 .iomem_mode = IOMEM_GENERATE,
                 .unsafe_interrupts = -1,
+                .dma_entry_limit = -1,
                 .numa = -1,
                 .group_type = strdup("DMA"),
         };
@@ -1006,6 +1014,15 @@ static int parse_device(Parser *p, char **t) {
                         d->acs = true;
                         d->acs_cap = (uint16_t) cap;
                         d->acs_ctl = (uint16_t) ctl;
+                } else if ((v = kv(*i, "rebar"))) {
+                        unsigned bar, sizes;
+                        int n = -1;
+                        if (sscanf(v, "%u:%x%n", &bar, &sizes, &n) != 2 || n != (int) strlen(v) || bar > 5 ||
+                            sizes == 0 || sizes > 0x0fffffff)
+                                return syntax(p, "rebar= takes BAR:SIZES, e.g. rebar=0:0x3ff00 (256 MiB .. 128 GiB)");
+                        d->rebar = true;
+                        d->rebar_bar = bar;
+                        d->rebar_sizes = sizes;
                 } else if ((v = kv(*i, "caps"))) {
                         if (!streq(v, "none"))
                                 return syntax(p, "caps= only takes none");
@@ -1032,6 +1049,8 @@ static int parse_device(Parser *p, char **t) {
                 d->config_size = d->pcie == PCIE_NONE ? 256 : 4096;
         if (d->acs && d->config_size < 4096)
                 return syntax(p, "ACS lives in extended config space: it needs config=4096");
+        if (d->rebar && (d->pcie == PCIE_NONE || d->config_size < 4096))
+                return syntax(p, "Resizable BAR is a PCI Express extended capability: it needs config=4096");
         return 0;
 }
 
@@ -1384,6 +1403,14 @@ static int parse_statement(Parser *p, char **t, const char *heredoc) {
                 if (b < 0)
                         return syntax(p, "unsafe-interrupts takes Y or N");
                 m->unsafe_interrupts = b;
+                return 0;
+        }
+        if (streq(k, "dma-entry-limit")) {
+                unsigned v;
+                int n = -1;
+                if (!t[1] || t[2] || sscanf(t[1], "%u%n", &v, &n) != 1 || n != (int) strlen(t[1]))
+                        return syntax(p, "dma-entry-limit takes a number");
+                m->dma_entry_limit = v;
                 return 0;
         }
         if (streq(k, "unit"))
@@ -2183,11 +2210,13 @@ static size_t build_config(const Model *m, const Dev *d, uint8_t cfg[static 4096
         if (size < 4096)
                 return size;
 
-        ExtCap caps[3];
+        ExtCap caps[4];
         size_t n = 0, off = 0x100;
         caps[n++] = (ExtCap) { 0x0001, 2, 0x48 }; /* Advanced Error Reporting */
         if (d->acs)
                 caps[n++] = (ExtCap) { 0x000d, 1, 0x08 };
+        if (d->rebar)
+                caps[n++] = (ExtCap) { 0x0015, 1, 0x0c }; /* Resizable BAR, one entry */
         if (d->sriov)
                 caps[n++] = (ExtCap) { 0x0010, 1, 0x40 };
         for (size_t i = 0; i < n; i++) {
@@ -2202,6 +2231,17 @@ static size_t build_config(const Model *m, const Dev *d, uint8_t cfg[static 4096
                         put16(cfg, off + 4, d->acs_cap);
                         put16(cfg, off + 6, d->acs_ctl);
                         break;
+                case 0x0015: {
+                        /* The current size is the BAR's own (its resource line), as on hardware. */
+                        const Res *b = d->res + d->rebar_bar;
+                        uint64_t bsize = b->end >= b->start && b->end ? b->end - b->start + 1 : 0;
+                        unsigned enc = 0;
+                        while (enc < 43 && (UINT64_C(1) << (enc + 20)) < bsize)
+                                enc++;
+                        put32(cfg, off + 4, d->rebar_sizes << 4);
+                        put32(cfg, off + 8, d->rebar_bar | 1u << 5 | enc << 8);
+                        break;
+                }
                 case 0x0010:
                         put16(cfg, off + 0x08, d->num_vfs > 0 ? 0x0009 : 0x0000); /* VF Enable, VF MSE */
                         put16(cfg, off + 0x0c, (uint16_t) d->total_vfs);
@@ -2839,6 +2879,12 @@ static int write_vfio(const Model *m, Tree *t) {
         if (m->unsafe_interrupts >= 0) {
                 r = tree_printf(t, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "%c\n",
                                 m->unsafe_interrupts ? 'Y' : 'N');
+                if (r < 0)
+                        return r;
+        }
+        if (m->dma_entry_limit >= 0) {
+                r = tree_printf(t, "sys/module/vfio_iommu_type1/parameters/dma_entry_limit", "%lld\n",
+                                m->dma_entry_limit);
                 if (r < 0)
                         return r;
         }

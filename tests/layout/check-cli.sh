@@ -152,6 +152,56 @@ else
         echo "# rsvg-convert not found: SVG rendering not checked"
 fi
 
+# ---- issue 13, guest side, on a sysfs tree ----
+# vIOMMU: the GPU and its audio function (group 2 of the sample) on two guest root ports.
+layout intel-client layout "$top_srcdir/tests/layout/cases/intel-viommu-group-split.xml"
+is "$?" 11 "vIOMMU, one group on two root ports: exit 11"
+tr '\n' ' ' <"$tmp/out" | sed 's/  */ /g' >"$tmp/out1"
+ok "the problem quotes QEMU" grep -q 'vfio 0000:01:00.1: group 2 used in multiple address spaces' "$tmp/out1"
+ok "the fix is a pcie-to-pci-bridge" grep -q "<controller type='pci' index='3' model='pcie-to-pci-bridge'/>" "$tmp/out"
+layout intel-client layout "$top_srcdir/tests/layout/cases/intel-viommu-group-bridge.xml"
+is "$?" 0 "vIOMMU, the group behind one pcie-to-pci-bridge: exit 0"
+
+# Resizable BAR read from the config space mkhost writes (rebar=BAR:SIZES), shown in the device JSON and
+# reported by the layout.
+sed 's/^\(device 01:00.0 .*\)$/\1 rebar=1:0xff00/' "$top_srcdir/tests/hosts/intel-client.host" >"$tmp/rebar.host"
+if "$MKHOST" "$tmp/rebar.host" "$tmp/rebar" >/dev/null; then
+        "$VFIOMAPCTL" --root "$tmp/rebar" devices --json >"$tmp/devices.json" 2>"$tmp/err"
+        is "$?" 0 "devices --json on the ReBAR host"
+        ok "the device JSON lists the Resizable BAR" python3 -c '
+import json, sys
+devs = json.load(open(sys.argv[1]))
+devs = devs if isinstance(devs, list) else devs["devices"]
+gpu = [d for d in devs if d["address"] == "0000:01:00.0"][0]
+audio = [d for d in devs if d["address"] == "0000:01:00.1"][0]
+assert gpu["rebar"] == [{"bar": 1, "current": 256 << 20, "sizes": [(256 << 20) << k for k in range(8)]}], gpu["rebar"]
+assert audio["rebar"] is None
+' "$tmp/devices.json"
+        "$VFIOMAPCTL" --root "$tmp/rebar" layout "$cases/intel-gpu.xml" >"$tmp/out" 2>"$tmp/err"
+        ok "the layout names the larger sizes" grep -q 'info    rebar-larger-sizes' "$tmp/out"
+else
+        ok "mkhost builds the ReBAR host" false
+fi
+
+# vfio_iommu_type1's dma_entry_limit from sysfs: in the host JSON, and what the layout counts against.
+{ cat "$top_srcdir/tests/hosts/intel-client.host"; echo "dma-entry-limit 4096"; } >"$tmp/limit.host"
+if "$MKHOST" "$tmp/limit.host" "$tmp/limit" >/dev/null; then
+        "$VFIOMAPCTL" --root "$tmp/limit" iommu --json >"$tmp/iommu.json" 2>"$tmp/err"
+        ok "iommu --json shows dma_entry_limit" python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["dma_entry_limit"] == 4096' "$tmp/iommu.json"
+        "$VFIOMAPCTL" --root "$tmp/limit" layout "$top_srcdir/tests/layout/cases/intel-virtio-mem-8m-blocks.xml" \
+                >"$tmp/out" 2>"$tmp/err"
+        tr '\n' ' ' <"$tmp/out" | sed 's/  */ /g' >"$tmp/out1"
+        ok "32768 virtio-mem blocks exceed a limit of 4096" grep -q "dma_entry_limit of 4096 per container" "$tmp/out1"
+else
+        ok "mkhost builds the host with dma-entry-limit" false
+fi
+"$VFIOMAPCTL" --root "$tmp/intel-client" iommu --json >"$tmp/iommu.json" 2>"$tmp/err"
+ok "no parameter file: dma_entry_limit is null" python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["dma_entry_limit"] is None' "$tmp/iommu.json"
+
 # ---- bad input ----
 printf '<domain><name>x</name></domain>' >"$tmp/bad.xml"
 layout intel-client layout "$tmp/bad.xml"

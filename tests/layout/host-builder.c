@@ -24,6 +24,7 @@ Host *hb_host_new(const char *cpu_vendor) {
         h->cpu_vendor = cpu_vendor ? check(strdup(cpu_vendor)) : NULL;
         /* Unknown unless a case sets them, as host_load() leaves them without cpuinfo/osrelease. */
         h->cpu_phys_bits = -1;
+        h->dma_entry_limit = 65535;
         h->kernel_major = h->kernel_minor = -1;
         return h;
 }
@@ -58,6 +59,7 @@ Device *hb_device(Host *h, const char *address, uint32_t class, PcieType type, c
         d->config.class = class;
         d->config.pcie_type = type;
         d->config.acs = ACS_ABSENT;
+        d->config.rebar = ACS_ABSENT;
         d->config.header_type = (class >> 8) == 0x0604 ? 1 : 0;
         d->parent = parent ? check(strdup(parent)) : NULL;
         d->driver = driver ? check(strdup(driver)) : NULL;
@@ -74,6 +76,15 @@ void hb_acs(Device *d, uint16_t control) {
         d->config.acs = ACS_PRESENT;
         d->config.acs_capability = 0x5f;
         d->config.acs_control = control;
+}
+
+void hb_rebar(Device *d, unsigned bar, unsigned current_log2, uint64_t sizes) {
+        if (d->config.n_rebar >= PCI_REBAR_MAX)
+                abort();
+        d->config.rebar = ACS_PRESENT;
+        d->config.rebar_bars[d->config.n_rebar++] = (PciRebar) { .bar = (uint8_t) bar,
+                                                                 .current = (uint8_t) current_log2,
+                                                                 .sizes = sizes };
 }
 
 void hb_bar(Device *d, unsigned index, uint64_t start, uint64_t end, bool prefetchable64) {

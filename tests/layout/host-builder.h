@@ -14,6 +14,8 @@ Device *hb_device(Host *h, const char *address, uint32_t class, PcieType type, c
                   const char *driver, int group);
 /* Sets the device's ACS capability with the given control bits (PCI_ACS_*). */
 void hb_acs(Device *d, uint16_t control);
+/* A Resizable BAR capability entry: current size 2^current_log2, sizes a mask of 2^n supported sizes. */
+void hb_rebar(Device *d, unsigned bar, unsigned current_log2, uint64_t sizes);
 /* A memory BAR; index 0-5, 6 for the ROM. */
 void hb_bar(Device *d, unsigned index, uint64_t start, uint64_t end, bool prefetchable64);
 void hb_iov_bar(Device *d, unsigned index, uint64_t start, uint64_t end);

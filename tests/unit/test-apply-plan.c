@@ -204,7 +204,41 @@ static void test_nothing_to_do(void) {
         host_free(e.host);
 }
 
+/* intel-client with an intel vIOMMU, the GPU and its audio function (group 2) on two guest root ports: the
+ * plan moves both hostdevs behind a new pcie-to-pci-bridge, in place, and QEMU's "used in multiple address
+ * spaces" is gone. */
+static void test_viommu_group_to_one_bridge(void) {
+        _cleanup_free_ char *xml = NULL;
+        _cleanup_(apply_plan_freep) ApplyPlan *p = NULL;
+        Engine e = {};
+
+        xml = read_file(LAYOUT_CASES_DIR "/intel-viommu-group-split.xml");
+        if (!xml)
+                abort();
+        p = plan_for("intel-client", xml, &e);
+        ok(p, "intel-client viommu-split: planned");
+        if (p) {
+                ok(has_error(p->layout, "viommu-group-address-spaces"), "the domain as given is refused");
+                ok(chosen_are(p, (const char *const[]){ "share-address-space", NULL }), "the bridge is the change");
+                if (!chosen_are(p, (const char *const[]){ "share-address-space", NULL }))
+                        print_chosen(p);
+                ok(p->after && strstr(p->after, "model=\"pcie-to-pci-bridge\""), "the new XML has the bridge");
+                ok(p->new_layout && !has_error(p->new_layout, "viommu-group-address-spaces"),
+                   "the new layout has one address space for the group");
+                if (p->after) {
+                        size_t n = 0;
+                        for (const char *q = p->after; (q = strstr(q, "<hostdev ")); q++)
+                                n++;
+                        ok(n == 2 && strstr(p->after, "bus=\"0x03\" slot=\"0x01\"") &&
+                                   strstr(p->after, "bus=\"0x03\" slot=\"0x02\""),
+                           "the two hostdevs moved in place to slots 1 and 2 of bus 3 (%zu hostdevs)", n);
+                }
+        }
+        host_free(e.host);
+}
+
 int main(void) {
+        test_viommu_group_to_one_bridge();
         test_machine_type_alone();
         test_fix_found_after_recompute();
         test_nothing_to_do();

@@ -190,8 +190,57 @@ static void test_apply(void) {
            strna(error));
 }
 
+/* share-address-space (check-viommu.c): the hostdevs move to the new bridge, each in place, none is added. */
+static void test_apply_hostdev_move(void) {
+        static const char xml[] =
+                "<domain type='kvm'><name>x</name><devices>\n"
+                "<controller type='pci' index='1' model='pcie-root-port'/>\n"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' "
+                "slot='0x00' function='0x0'/></source><address type='pci' bus='0x01' slot='0x00' "
+                "function='0x0'/></hostdev>\n"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source><address bus='1' slot='0' "
+                "function='1'/></source><alias name='hostdev1'/></hostdev>\n"
+                "<interface type='hostdev' managed='yes'><source><address type='pci' bus='5' slot='0' "
+                "function='0'/></source></interface>\n"
+                "</devices></domain>";
+        Recommendation rec = {
+                .action = (char *) "share-address-space",
+                .summary = (char *) "s",
+                .libvirt = (char *) "<controller type='pci' index='2' model='pcie-to-pci-bridge'/>\n"
+                                    "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+                                    "  <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n"
+                                    "  <address type='pci' domain='0x0000' bus='0x02' slot='0x02' function='0x0'/>\n"
+                                    "</hostdev>\n"
+                                    "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+                                    "  <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n"
+                                    "  <address type='pci' domain='0x0000' bus='0x02' slot='0x01' function='0x0'/>\n"
+                                    "</hostdev>\n",
+        };
+        _cleanup_free_ char *before = NULL, *after = NULL, *error = NULL;
+        _cleanup_strv_free_ char **applied = NULL;
+        _cleanup_strv_free_ char **hostdevs = NULL;
+
+        is_int(domain_xml_apply(xml, strlen(xml), &rec, 1, &before, &after, &applied, &error), 1,
+               "hostdev move: applied");
+        if (error)
+                printf("# %s\n", error);
+        if (!after)
+                return;
+        ok(contains(after, "<controller type=\"pci\" index=\"2\" model=\"pcie-to-pci-bridge\"/>"),
+           "the bridge is added to <devices>");
+        ok(contains(after, "function=\"0x0\"/>\n      </source>\n      <address type=\"pci\" bus=\"0x02\" "
+                           "slot=\"0x01\" function=\"0x0\" domain=\"0x0000\"/>"),
+           "01:00.0 moves to the bridge's slot 1 in place");
+        ok(contains(after, "<alias name=\"hostdev1\"/>\n      <address type=\"pci\" domain=\"0x0000\" "
+                           "bus=\"0x02\" slot=\"0x02\" function=\"0x0\"/>"),
+           "01:00.1 gets its first guest address, its alias kept");
+        is_int(domain_xml_pci_hostdevs(after, strlen(after), &hostdevs, &error), 3, "no device is added or lost");
+        ok(contains(after, "<interface type=\"hostdev\" managed=\"yes\">"), "the interface is left alone");
+}
+
 int main(void) {
         test_hostdevs();
         test_apply();
+        test_apply_hostdev_move();
         return tap_done();
 }

@@ -126,6 +126,54 @@ static Host *host_arm64_smmu(void) {
         return hb_finish(h);
 }
 
+/* The same arm64 server with a two-function NIC without ACS in one group (6) behind an isolating root
+ * port: the host side of the vIOMMU address space cases. */
+static Host *host_arm64_smmu_multifunction(void) {
+        Host *h = hb_host_new("ARM");
+        Device *d;
+
+        d = hb_device(h, "0000:00:02.0", 0x060400, PCIE_TYPE_ROOT_PORT, NULL, "pcieport", 7);
+        hb_acs(d, PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        hb_window(d, WINDOW_PREF, 0x8000000000, 0x80003fffff);
+        d = hb_device(h, "0000:02:00.0", 0x020000, PCIE_TYPE_ENDPOINT, "0000:00:02.0", "vfio-pci", 6);
+        hb_bar(d, 0, 0x8000000000, 0x80001fffff, true);
+        d = hb_device(h, "0000:02:00.1", 0x020000, PCIE_TYPE_ENDPOINT, "0000:00:02.0", "vfio-pci", 6);
+        hb_bar(d, 0, 0x8000200000, 0x80003fffff, true);
+        hb_resv(h, 6, 0x8000000, 0x80fffff, RESV_MSI);
+        hb_unit(h, "smmu3.0x0000000009050000", IOMMU_ARM, -1, -1, "0000:00:02.0", "0000:02:00.0", "0000:02:00.1",
+                NULL);
+        return hb_finish(h);
+}
+
+/* An Intel workstation (39-bit IOMMU) with two GPUs behind isolating root ports: 01:00.0 with its BAR 1
+ * already resized to 32 GiB, 02:00.0 at 256 MiB whose Resizable BAR offers up to 16 GiB. */
+static Host *host_intel_rebar(void) {
+        Host *h = hb_host_new("GenuineIntel");
+        Device *d;
+
+        d = hb_device(h, "0000:00:01.0", 0x060400, PCIE_TYPE_ROOT_PORT, NULL, "pcieport", 1);
+        hb_acs(d, PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        hb_window(d, WINDOW_MEM, 0xa0000000, 0xa0ffffff);
+        hb_window(d, WINDOW_PREF, 0x4000000000, 0x47ffffffff);
+        d = hb_device(h, "0000:01:00.0", 0x030000, PCIE_TYPE_LEGACY_ENDPOINT, "0000:00:01.0", "vfio-pci", 2);
+        hb_bar(d, 0, 0xa0000000, 0xa0ffffff, false);
+        hb_bar(d, 1, 0x4000000000, 0x47ffffffff, true);
+        hb_rebar(d, 1, 35, UINT64_C(0x1ff) << 27); /* 128 MiB .. 32 GiB, at 32 GiB */
+        d = hb_device(h, "0000:00:01.1", 0x060400, PCIE_TYPE_ROOT_PORT, NULL, "pcieport", 3);
+        hb_acs(d, PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+        hb_window(d, WINDOW_MEM, 0xa1000000, 0xa1ffffff);
+        hb_window(d, WINDOW_PREF, 0x4800000000, 0x480fffffff);
+        d = hb_device(h, "0000:02:00.0", 0x030000, PCIE_TYPE_LEGACY_ENDPOINT, "0000:00:01.1", "vfio-pci", 4);
+        hb_bar(d, 0, 0xa1000000, 0xa1ffffff, false);
+        hb_bar(d, 1, 0x4800000000, 0x480fffffff, true);
+        hb_rebar(d, 1, 28, UINT64_C(0x7f) << 28); /* 256 MiB .. 16 GiB, at 256 MiB */
+        for (unsigned g = 1; g <= 4; g++)
+                hb_resv(h, g, 0xfee00000, 0xfeefffff, RESV_MSI);
+        hb_unit(h, "dmar0", IOMMU_INTEL, 39, 1, "0000:00:01.0", "0000:01:00.0", "0000:00:01.1", "0000:02:00.0",
+                NULL);
+        return hb_finish(h);
+}
+
 static const struct {
         const char *name;
         Host *(*build)(void);
@@ -133,6 +181,8 @@ static const struct {
         { "amd-server", host_amd_server },
         { "intel-client", host_intel_client },
         { "arm64-smmu", host_arm64_smmu },
+        { "arm64-smmu-multifunction", host_arm64_smmu_multifunction },
+        { "intel-rebar", host_intel_rebar },
 };
 
 static Host *host_by_name(const char *name) {

@@ -282,6 +282,51 @@ static void cfg_add_aer_acs(uint8_t *b, uint16_t acs_cap, uint16_t acs_ctrl) {
         put16(b, 0x14e, acs_ctrl);
 }
 
+/* A GPU with the Resizable BAR capability after AER: BAR 0 at 256 MiB of 256 MiB..32 GiB, BAR 2 at 32 MiB
+ * of 32 MiB only, and (broken) an entry naming BAR 7 and one repeating BAR 0. */
+static void test_config_rebar(void) {
+        _cleanup_free_ uint8_t *b = cfg_new(4096, 0x00, 0x030000);
+        PciConfig c;
+
+        cfg_add_caps(b, PCIE_TYPE_LEGACY_ENDPOINT);
+        put32(b, 0x100, 0x0001 | 2u << 16 | 0x200u << 20);
+        put32(b, 0x200, 0x0015 | 1u << 16 | 0u << 20);
+        /* entry 0: sizes bits 4+8 .. 4+15 (256 MiB .. 32 GiB), ctrl: BAR 0, 4 entries, size 8 (256 MiB) */
+        put32(b, 0x204, 0xff00u << 4);
+        put32(b, 0x208, 0u | 4u << 5 | 8u << 8);
+        /* entry 1: BAR 2, 32 MiB only */
+        put32(b, 0x20c, 1u << (4 + 5));
+        put32(b, 0x210, 2u | 5u << 8);
+        /* entry 2: BAR 7 does not exist; entry 3: BAR 0 again */
+        put32(b, 0x214, 1u << 4);
+        put32(b, 0x218, 7u);
+        put32(b, 0x21c, 1u << 4);
+        put32(b, 0x220, 0u);
+
+        is_int(pci_config_parse(b, 4096, &c), 0, "ReBAR GPU parses");
+        is_int(c.rebar, ACS_PRESENT, "  ReBAR present");
+        is_int(c.n_rebar, 2, "  two usable entries (BAR 7 and the repeated BAR 0 dropped)");
+        is_int(c.rebar_bars[0].bar, 0, "  entry 0 is BAR 0");
+        is_int(c.rebar_bars[0].current, 28, "  BAR 0 is 256 MiB now");
+        ok(c.rebar_bars[0].sizes == (UINT64_C(0xff) << 28), "  BAR 0 supports 256 MiB .. 32 GiB");
+        is_int(c.rebar_bars[1].bar, 2, "  entry 1 is BAR 2");
+        is_int(c.rebar_bars[1].current, 25, "  BAR 2 is 32 MiB");
+        ok(c.rebar_bars[1].sizes == (UINT64_C(1) << 25), "  BAR 2 supports 32 MiB only");
+
+        is_int(pci_config_parse(b, 0x208, &c), 0, "cut inside the capability");
+        is_int(c.rebar, ACS_UNREADABLE, "  ReBAR unreadable");
+        is_int(pci_config_parse(b, 256, &c), 0, "256 bytes");
+        is_int(c.rebar, ACS_UNREADABLE, "  ReBAR unreadable");
+
+        put32(b, 0x208, 0u | 1u << 5 | 44u << 8); /* a reserved size encoding */
+        is_int(pci_config_parse(b, 4096, &c), 0, "reserved size encoding");
+        is_int(c.n_rebar, 0, "  the entry is dropped");
+
+        put32(b, 0x100, 0x0001 | 2u << 16 | 0u << 20);
+        is_int(pci_config_parse(b, 4096, &c), 0, "no ReBAR in the list");
+        is_int(c.rebar, ACS_ABSENT, "  ReBAR absent");
+}
+
 static void test_config(void) {
         _cleanup_free_ uint8_t *b = NULL;
         PciConfig c;
@@ -760,6 +805,7 @@ int main(void) {
         test_resv_lines();
         test_resource();
         test_config();
+        test_config_rebar();
         test_hex();
         test_intel();
         test_amd();

@@ -2,6 +2,8 @@
 /* The VM description parsers: what they read from real domain XML and JSON specs, and that every bad input
  * is refused with a message naming the element, attribute or key at fault. */
 
+#include <inttypes.h>
+
 #include "tap.h"
 #include "util.h"
 #include "vmspec.h"
@@ -74,6 +76,77 @@ static void test_good_xml(void) {
                 is_str(s->hostdevs[0].address, "0000:01:00.0", "hostdev source address, not the guest address");
                 is_str(s->hostdevs[1].address, "0000:3b:02.1", "interface type='hostdev'");
         }
+}
+
+/* issue 13: the guest topology, the firmware and OVMF's window as read from the XML. */
+static void test_guest_xml(void) {
+        static const char xml[] =
+                "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>g</name><memory>4</memory>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type><loader type='rom'>/x/OVMF_CODE.fd</loader></os>"
+                "<devices><controller type='pci' model='pcie-root'/>"
+                "<controller type='pci' index='2' model='pcie-to-pci-bridge'><address type='pci' bus='0x01' "
+                "slot='0' function='0'/></controller>"
+                "<controller type='pci' model='pcie-root-port'/>"
+                "<controller type='pci' index='1' model='ioh4242'/>"
+                "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/></source>"
+                "<address type='pci' domain='0x0000' bus='0x02' slot='0x01' function='0x0'/></hostdev>"
+                "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='1'/></source>"
+                "<address type='pci' domain='0' bus='0' slot='0' function='0'/></hostdev>"
+                "<interface type='hostdev'><source><address type='pci' bus='3' slot='0' function='0'/></source>"
+                "<address type='pci' bus='2' slot='2'/></interface>"
+                "</devices><qemu:commandline><qemu:arg value='-fw_cfg'/>"
+                "<qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=131072'/></qemu:commandline></domain>";
+        _cleanup_(vmspec_freep) VmSpec *s = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        if (vmspec_parse(xml, strlen(xml), &s, &error) < 0) {
+                ok(false, "guest XML parses: %s", strna(error));
+                return;
+        }
+        ok(s->efi, "an OVMF loader means UEFI");
+        ok(s->ovmf_mmio64_size == UINT64_C(128) << 30, "X-PciMmio64Mb=131072 is 128 GiB");
+        is_int((int) s->n_controllers, 3, "root, bridge and the unknown model; the root port without index is left out");
+        is_int(s->controllers[0].model, PCI_CONTROLLER_PCIE_ROOT, "  pcie-root, index 0 by default");
+        is_int(s->controllers[1].model, PCI_CONTROLLER_PCIE_TO_PCI_BRIDGE, "  the bridge");
+        ok(s->controllers[1].address.set && s->controllers[1].address.bus == 1, "  on bus 1");
+        is_int(s->controllers[2].model, PCI_CONTROLLER_OTHER, "  an unknown model is kept as other");
+        ok(s->hostdevs[0].guest.set && s->hostdevs[0].guest.bus == 2 && s->hostdevs[0].guest.slot == 1,
+           "hostdev 0 at 02:01.0");
+        ok(!s->hostdevs[1].guest.set, "an all-zero address is left to libvirt");
+        ok(s->hostdevs[2].interface && s->hostdevs[2].guest.set && s->hostdevs[2].guest.slot == 2,
+           "the interface's own address");
+}
+
+static void test_memory_limits_xml(void) {
+        static const char xml[] =
+                "<domain><name>m</name><memory unit='GiB'>8</memory><maxMemory slots='4' unit='GiB'>64</maxMemory>"
+                "<memtune><hard_limit unit='GiB'>9</hard_limit></memtune>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+                "<memory model='virtio-mem'><target><size unit='GiB'>16</size><block unit='MiB'>2</block>"
+                "<requested unit='MiB'>3</requested></target></memory>"
+                "<memory model='virtio-mem'><target><size unit='GiB'>8</size><block unit='MiB'>8</block>"
+                "</target></memory>"
+                "<memory model='dimm'><target><size unit='GiB'>1</size></target></memory>"
+                "</devices></domain>";
+        static const char unlimited[] =
+                "<domain><name>m</name><memory unit='GiB'>8</memory>"
+                "<memtune><hard_limit unit='KiB'>9007199254740991</hard_limit></memtune>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>";
+        _cleanup_(vmspec_freep) VmSpec *s = NULL, *u = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        if (vmspec_parse(xml, strlen(xml), &s, &error) < 0) {
+                ok(false, "memory limits XML parses: %s", strna(error));
+                return;
+        }
+        ok(s->has_hard_limit && s->hard_limit == 9 * GiB, "hard_limit 9 GiB");
+        ok(s->virtio_mem_blocks == 8192 + 1024, "virtio-mem blocks add up over devices (%" PRIu64 ")",
+           s->virtio_mem_blocks);
+        ok(s->virtio_mem_requested_blocks == 2, "3 MiB requested in 2 MiB blocks plug 2");
+        ok(s->virtio_mem_size == 24 * GiB, "virtio-mem sizes add up");
+        is_int((int) s->n_dimms, 1, "one DIMM");
+        ok(vmspec_parse(unlimited, strlen(unlimited), &u, &error) == 0 && !u->has_hard_limit,
+           "libvirt's 'unlimited' hard_limit is no limit");
 }
 
 static void test_defaults(void) {
@@ -318,6 +391,58 @@ static const BadCase bad[] = {
         { DOM(OS "<devices><interface type='hostdev' managed=''><source><address type='pci' bus='1' "
                  "slot='0' function='0'/></source></interface></devices>"),
           -EINVAL, "<interface type='hostdev'>: managed='' is neither" },
+        /* Mapping and locked-memory limits (dma-limits.c) */
+        { DOM(OS "<memtune><hard_limit unit='QiB'>4</hard_limit></memtune>"), -EINVAL, "<hard_limit unit='QiB'>" },
+        { DOM(OS "<memtune><hard_limit>1</hard_limit><hard_limit>2</hard_limit></memtune>"), -EINVAL,
+          "<memtune><hard_limit> appears more than once" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='GiB'>4</size></target></memory></devices>"),
+          -EINVAL, "needs <size> and <block>" },
+        { DOM(OS "<devices><memory model='virtio-mem'/></devices>"), -EINVAL, "needs <size> and <block>" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>12</size><block unit='MiB'>3</block>"
+                 "</target></memory></devices>"), -EINVAL, "must be a power of two" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>12</size><block unit='MiB'>8</block>"
+                 "</target></memory></devices>"), -EINVAL, "must be a power of two dividing size" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>16</size><block unit='MiB'>2</block>"
+                 "<requested unit='MiB'>32</requested></target></memory></devices>"), -EINVAL, "at most the size" },
+        { DOM(OS "<devices><memory model='virtio-mem'><target><size unit='MiB'>16</size><block unit='MiB'>0</block>"
+                 "</target></memory></devices>"), -EINVAL, "must be a power of two" },
+        /* Firmware and OVMF's window (bar-window.c) */
+        { DOM("<os firmware='uefi'><type arch='x86_64' machine='q35'>hvm</type></os>"), -EINVAL,
+          "<os firmware='uefi'> is neither" },
+        { DOM("<os><type arch='x86_64' machine='q35'>hvm</type><loader/><loader/></os>"), -EINVAL,
+          "<os><loader> appears more than once" },
+        { "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>x</name><memory>4</memory>" OS
+          "<qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=lots'/>"
+          "</qemu:commandline></domain>",
+          -EINVAL, "X-PciMmio64Mb,string=lots is not a size" },
+        { "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>x</name><memory>4</memory>" OS
+          "<qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ovmf/X-PciMmio64Mb,string=0'/>"
+          "</qemu:commandline></domain>",
+          -EINVAL, "X-PciMmio64Mb,string=0 is not a size" },
+        /* The guest topology (guest-topology.c) */
+        { DOM(OS "<devices><controller type='pci' index='1' model='pcie-root-port'/>"
+              "<controller type='pci' index='1' model='pcie-to-pci-bridge'/></devices>"), -EINVAL,
+          "index 1 is listed twice" },
+        { DOM(OS "<devices><controller type='pci' index='256' model='pcie-root-port'/></devices>"), -EINVAL,
+          "index='256'" },
+        { DOM(OS "<devices><controller type='pci' index='x' model='pcie-root-port'/></devices>"), -EINVAL,
+          "index='x'" },
+        { DOM(OS "<devices><controller type='pci' index='3' model='pcie-root'/></devices>"), -EINVAL,
+          "index 0 for the root bus" },
+        { DOM(OS "<devices><controller type='pci' index='0' model='pcie-root-port'/></devices>"), -EINVAL,
+          "index 0 for the root bus" },
+        { DOM(OS "<devices><controller type='pci' index='1' model='pcie-root-port'><address type='pci' "
+              "bus='0' slot='0x20'/></controller></devices>"), -EINVAL, "slot='0x20'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' bus='0x100' slot='1'/></hostdev></devices>"), -EINVAL, "bus='0x100'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' domain='1' bus='1' slot='1'/></hostdev></devices>"), -EINVAL,
+          "domain='1'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' bus='1' function='9'/></hostdev></devices>"), -EINVAL, "function='9'" },
+        { DOM(OS "<devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='0'/>"
+              "</source><address type='pci' bus='1'/><address type='pci' bus='2'/></hostdev></devices>"), -EINVAL,
+          "<address> appears more than once" },
         { DOM(OS "<devices><iommu model='foo'/></devices>"), -EINVAL, "<iommu model='foo'>" },
         { DOM(OS "<devices><iommu model='intel'/><iommu model='intel'/></devices>"), -EINVAL, "more than once" },
         { DOM(OS "<devices><controller type='pci' model='pcie-root'><pcihole64 unit='QiB'>1</pcihole64>"
@@ -360,6 +485,20 @@ static const BadCase bad[] = {
         { "{\"machine\": \"q35\", \"memory\": 4096, \"max_memory\": 8192}", -EINVAL, "needs \"memory_slots\"" },
         { "{\"machine\": \"q35\", \"memory\": \"8EiB\"}", -EINVAL, "exceeds 4 PiB" },
         { "{\"machine\": \"q35\", \"memory\": 4096, \"max_ram_below_4g\": \"5GiB\"}", -EINVAL, "exceeds 4 GiB" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"firmware\": \"uefi\"}", -EINVAL, "not \"efi\" or \"bios\"" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"firmware\": 1}", -EINVAL, "\"firmware\" must be a string" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"ovmf_mmio64_size\": 0}", -EINVAL, "1 MiB .. 4 PiB" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"hard_limit\": 0}", -EINVAL, "\"hard_limit\" must be" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"virtio_mem\": {}}", -EINVAL, "\"virtio_mem\" must be an array" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"virtio_mem\": [1]}", -EINVAL, "\"virtio_mem[0]\" must be an object" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"virtio_mem\": [{\"size\": \"1GiB\"}]}", -EINVAL,
+          "\"virtio_mem[0]\": block 0 must be a power of two" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"virtio_mem\": [{\"size\": \"1GiB\", \"block\": \"3MiB\"}]}",
+          -EINVAL, "must be a power of two dividing" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"virtio_mem\": [{\"size\": \"1GiB\", \"block\": \"2MiB\", "
+          "\"requested\": \"2GiB\"}]}", -EINVAL, "at most the size" },
+        { "{\"machine\": \"q35\", \"memory\": 4096, \"virtio_mem\": [{\"size\": \"1GiB\", \"node\": 0}]}", -EINVAL,
+          "unknown key \"node\"" },
         { "[1, 2]", -EINVAL, "neither" },
         { "", -EINVAL, "neither" },
         { "hello", -EINVAL, "neither" },
@@ -415,6 +554,8 @@ static void test_limits(void) {
 int main(void) {
         test_good_xml();
         test_defaults();
+        test_guest_xml();
+        test_memory_limits_xml();
         test_accel();
         test_units();
         test_machine_types();
