@@ -19,7 +19,7 @@ hook=/etc/libvirt/hooks/qemu.d/50-vfiomap
 
 cleanup() {
         local d
-        for d in vm-a vm-b vm-above-width vm-low-ram-ioapic; do
+        for d in vm-a vm-b vm-above-width vm-low-ram-ioapic vm-viommu-split vm-viommu-bridge; do
                 virsh -q destroy "$d" >/dev/null 2>&1
         done
         journalctl -b --no-pager -o short-monotonic >"$out_dir/journal.txt"
@@ -39,7 +39,7 @@ machine_groups() { busctl get-property org.vfiomap1 "$(machine_path "$1")" org.v
 qemu_pid_of() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
 
 wait_until 60 systemctl is-active --quiet vfiomapd
-for d in vm-a vm-b vm-above-width vm-low-ram-ioapic; do
+for d in vm-a vm-b vm-above-width vm-low-ram-ioapic vm-viommu-split vm-viommu-bridge; do
         virsh -q define "$domains/$d.xml" >/dev/null || not_ok "virsh define $d"
 done
 check "libvirtd.service runs from Debian's units, the hook is installed" expect_equal \
@@ -120,6 +120,26 @@ check "virsh destroy vm-a releases group $group" expect_equal "$(group_owner "$g
 check "and group $edu_group" expect_equal "$(group_owner "$edu_group")" 's ""'
 check "vfiomapctl machines lists no machine" expect_match "$(vfiomapctl machines 2>&1)" '^0 machines'
 
+# ---- a guest vIOMMU: one host group, one guest address space ----
+check "vm-viommu-bridge: libvirt put both conventional functions behind a pcie-to-pci-bridge it added" \
+        expect_match "$(virsh dumpxml vm-viommu-bridge)" "model='pcie-to-pci-bridge'"
+vfiomapctl layout vm-viommu-bridge >"$out_dir/layout-vm-viommu-bridge.txt" 2>&1
+check "vfiomapctl layout vm-viommu-bridge: no address-space problem (one requester ID)" \
+        test -z "$(grep viommu-group-address-spaces "$out_dir/layout-vm-viommu-bridge.txt")"
+virsh_start vm-viommu-bridge
+check "virsh start vm-viommu-bridge succeeds with the hook" expect_equal "$(virsh domstate vm-viommu-bridge)" running
+diag <"$out_dir/start-vm-viommu-bridge.txt"
+virsh -q destroy vm-viommu-bridge >/dev/null 2>&1
+vfiomapctl layout vm-viommu-split >"$out_dir/layout-vm-viommu-split.txt" 2>&1
+check "vfiomapctl layout vm-viommu-split (the two on two root ports): error viommu-group-address-spaces" \
+        grep -q 'error *viommu-group-address-spaces' "$out_dir/layout-vm-viommu-split.txt"
+check "virsh start vm-viommu-split fails with the hook" \
+        test "$(virsh_start vm-viommu-split >/dev/null; echo $?)" != 0
+err=$(cat "$out_dir/start-vm-viommu-split.txt")
+printf '%s\n' "$err" | diag
+check "virsh shows vfiomap's explanation (group $group in two guest address spaces)" \
+        expect_match "$err" "vfiomap: .*group $group used in multiple address spaces"
+
 # ---- a failure vfiomap predicts, then the same start without the hook ----
 vfiomapctl layout vm-above-width >"$out_dir/layout-vm-above-width.txt" 2>&1
 check "vfiomapctl layout vm-above-width: error ram-beyond-iommu-width" \
@@ -163,6 +183,14 @@ printf '%s\n' "$err" | diag
 # `range->lob <= range->upb || range->lob == range->upb + 1' failed."
 check "QEMU's own error: it aborts on i440fx's PCI hole (range_invariant assertion), as vfiomap said" \
         expect_match "$err" 'range_invariant: Assertion .* failed'
+check "without the hook virsh start vm-viommu-split fails too" \
+        test "$(virsh_start vm-viommu-split >/dev/null; echo $?)" != 0
+err=$(cat "$out_dir/start-vm-viommu-split.txt")
+printf '%s\n' "$err" | diag
+# QEMU 7.2 (seen here): '-device {"driver":"vfio-pci","host":"0000:08:02.0","id":"hostdev1","bus":"pci.2",
+# "addr":"0x0"}: vfio 0000:08:02.0: group 17 used in multiple address spaces'
+check "QEMU's own error: vfio $edu_peer: group $group used in multiple address spaces, as vfiomap said" \
+        expect_match "$err" "vfio $edu_peer: group $group used in multiple address spaces"
 chmod +x "$hook"
 check_daemon_logged_no_error
 exit 0
