@@ -75,17 +75,18 @@ int verb_devices(int argc, char *argv[], Context *c) {
                 return print_member(c, state, "devices");
 
         devices = jget(state, "devices");
-        t = table_new("ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", NULL);
+        t = table_new("ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", "RESET", NULL);
         if (!t)
                 return log_error_errno(ENOMEM, "%m");
         for (size_t i = 0; i < jlen(devices); i++) {
                 json_object *d = jidx(devices, i);
-                char id[16], group[24];
+                char id[16], group[24], reset[64];
 
                 (void) snprintf(id, sizeof(id), "%s:%s", strna(hex_digits(jstr(d, "vendor"))),
                                 strna(hex_digits(jstr(d, "device"))));
                 if (table_add_row(t, jstr(d, "address"), id, hex_digits(jstr(d, "class")), jstr(d, "driver"),
-                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent")) < 0)
+                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent"),
+                                  device_reset_column(d, reset, sizeof(reset))) < 0)
                         return log_error_errno(ENOMEM, "%m");
         }
         if (table_rows(t) > 0)
@@ -176,6 +177,7 @@ int verb_device(int argc, char *argv[], Context *c) {
                 printf("  SR-IOV PF: %s\n", jstr(d, "physfn"));
         if (!jnull(d, "sriov_numvfs"))
                 printf("   SR-IOV VFs: %s enabled\n", jnum(d, "sriov_numvfs", num));
+        print_device_facts(d);
 
         printf("Resources:\n");
         if (jbool(d, "resources_hidden"))

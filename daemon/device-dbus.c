@@ -156,6 +156,29 @@ static int property_get_strv(
                 reply, streq(property, "VirtualFunctions") ? d->virtfns : d->warnings);
 }
 
+/* The host facts of issue 13 (libvfiomap/reset.c...): read when the device is (re)loaded. Power state
+ * changes announce nothing, so these emit no PropertiesChanged. */
+static int property_get_facts(
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
+        Manager *m = userdata;
+        GET_DEVICE(d);
+
+        if (streq(property, "ResetMethods")) {
+                _cleanup_strv_free_ char **methods = NULL;
+                int k = device_reset_methods(m->host, d, &methods);
+                if (k < 0)
+                        return k;
+                return sd_bus_message_append_strv(reply, methods);
+        }
+        return sd_bus_message_append(reply, "s", d->reset.power_state ?: "");
+}
+
 const char *const device_changing_properties[] = {
         "Driver",      "DriverOverride", "IommuGroup", "IommuUnit", "VirtualFunctions",
         "SriovNumVfs", "Owner",          "Warnings",   NULL,
@@ -317,6 +340,8 @@ const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("SriovNumVfs", "i", property_get_int, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Owner", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Warnings", "as", property_get_strv, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResetMethods", "as", property_get_facts, 0, 0),
+        SD_BUS_PROPERTY("PowerState", "s", property_get_facts, 0, 0),
 
         SD_BUS_METHOD_WITH_ARGS(
                 "Describe",

@@ -117,6 +117,7 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "sriov_numvfs", d->sriov_numvfs >= 0 ? json_object_new_int(d->sriov_numvfs) : NULL);
         ADD(o, "numa_node", d->numa_node >= 0 ? json_object_new_int(d->numa_node) : NULL);
         ADD(o, "acs", acs_to_json(d));
+        ADD(o, "reset", device_reset_to_json(h, d));
         ADD(o, "warnings", json_strv(d->warnings));
         (void) h;
         return o;

@@ -61,6 +61,7 @@ static Device *device_free(Device *d) {
         free(d->windows);
         free(d->physfn);
         strv_free(d->virtfns);
+        device_reset_done(&d->reset);
         strv_free(d->warnings);
         free(d);
         return NULL;
@@ -214,6 +215,7 @@ static void device_load_config(const Reader *r, Device *d) {
         }
         d->config_read = true;
         d->config_size = size;
+        (void) pci_config_reset_parse(buf, size, &d->reset.caps);
         if (d->config.acs == ACS_UNREADABLE)
                 warn(&d->warnings,
                      "%s is readable only up to %zu bytes (reading it fully needs CAP_SYS_ADMIN): ACS unknown",
@@ -359,6 +361,7 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         device_load_resource(r, d);
         device_load_config(r, d);
         device_load_sriov(r, d);
+        device_reset_load(r, d);
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -1204,7 +1207,8 @@ static bool device_equal(const Device *a, const Device *b) {
                a->resource_zeroed == b->resource_zeroed && streq_ptr(a->physfn, b->physfn) &&
                strv_equal(a->virtfns, b->virtfns) && a->sriov_numvfs == b->sriov_numvfs &&
                a->numa_node == b->numa_node && a->config_read == b->config_read &&
-               (!a->config_read || config_equal(&a->config, &b->config)) && strv_equal(a->warnings, b->warnings);
+               (!a->config_read || config_equal(&a->config, &b->config)) && strv_equal(a->warnings, b->warnings) &&
+               device_reset_equal(&a->reset, &b->reset);
 }
 
 static bool group_equal(const Group *a, const Group *b) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "reset.h"
 #include "sysfs-parse.h"
 
 typedef struct Bar {
@@ -67,6 +68,7 @@ typedef struct Device {
         bool config_read;       /* the config file was read (even partially) */
         size_t config_size;     /* bytes read from config */
         PciConfig config;       /* valid when config_read */
+        DeviceReset reset;      /* reset.h */
         char **warnings;
 } Device;
 

@@ -63,6 +63,9 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_PHYS_BITS_UNKNOWN "phys-bits-unknown"
 #define PROBLEM_CPU_VENDOR_UNKNOWN "cpu-vendor-unknown"
 #define PROBLEM_NO_HOSTDEVS "no-hostdevs"
+/* Host-side checks of assigned devices (hostdev-checks.h) */
+#define PROBLEM_NO_RESET "no-reset"                               /* reset.c */
+#define PROBLEM_BUS_RESET_NOT_OWNED "bus-reset-not-owned"         /* reset.c */
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

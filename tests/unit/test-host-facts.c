@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The host-side facts of issue 13 (reset, BAR ownership, ROMs, iommufd): their parsers on real and broken
+ * input, and the model and the layout's problems on the sample host tests/hosts/workstation, whose
+ * description says what each device shows. */
+
+#include <json-c/json.h>
+
+#include "host-json.h"
+#include "host.h"
+#include "hostdev-checks.h"
+#include "layout.h"
+#include "reset.h"
+#include "tap.h"
+#include "util.h"
+#include "vmspec.h"
+
+#ifndef SAMPLE_HOSTS_DIR
+#error "SAMPLE_HOSTS_DIR must point at tests/hosts"
+#endif
+
+static char *joined(char **l) {
+        char *s = NULL;
+        STRV_FOREACH(x, l) {
+                char *n = NULL;
+                if (asprintf_safe(&n, "%s%s%s", s ?: "", s ? " " : "", *x) < 0)
+                        abort();
+                free(s);
+                s = n;
+        }
+        return s ?: strdup("");
+}
+
+static void test_reset_method_parse(void) {
+        static const struct {
+                const char *in;
+                int ret;
+                const char *want;
+        } cases[] = {
+                { "flr bus\n", 0, "flr bus" },
+                { "device_specific acpi flr af_flr pm bus cxl_bus\n", 0, "device_specific acpi flr af_flr pm bus cxl_bus" },
+                { "", 0, "" },                  /* no method enabled: the kernel prints nothing */
+                { "flr\n", 0, "flr" },
+                { "flr", -EBADMSG, NULL },      /* the kernel always ends the list with a newline */
+                { "\n", -EBADMSG, NULL },
+                { "flr  bus\n", -EBADMSG, NULL },
+                { "flr bus \n", -EBADMSG, NULL },
+                { " flr\n", -EBADMSG, NULL },
+                { "FLR\n", -EBADMSG, NULL },
+                { "flr\nbus\n", -EBADMSG, NULL },
+                { "flr flr\n", -EBADMSG, NULL },
+                { "a b c d e f g h\n", -EBADMSG, NULL }, /* more than PCI_NUM_RESET_METHODS - 1 */
+                { "abcdefghijklmnopqrstuvwxyzabcdefgh\n", -EBADMSG, NULL },
+                { "fl\x01r\n", -EBADMSG, NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_strv_free_ char **l = NULL;
+                int k = reset_method_parse(cases[i].in, strlen(cases[i].in), &l);
+
+                is_int(k, cases[i].ret, "reset_method_parse: return value");
+                if (cases[i].want) {
+                        _cleanup_free_ char *s = joined(l);
+                        ok(l != NULL, "reset_method_parse: a list, even when empty");
+                        is_str(s, cases[i].want, "reset_method_parse: the names in order");
+                }
+        }
+        /* an embedded NUL is no name character */
+        {
+                _cleanup_strv_free_ char **l = NULL;
+                is_int(reset_method_parse("flr\0bus\n", 8, &l), -EBADMSG, "reset_method_parse: NUL inside");
+        }
+}
+
+static void put16(uint8_t *c, size_t off, uint16_t v) {
+        c[off] = v & 0xff;
+        c[off + 1] = v >> 8;
+}
+
+static void put32(uint8_t *c, size_t off, uint32_t v) {
+        put16(c, off, v & 0xffff);
+        put16(c, off + 2, v >> 16);
+}
+
+/* A type 0 header with PM at 0x40 -> AF at 0x60 -> PCIe at 0x70 */
+static void config_with_caps(uint8_t c[static 256], bool flr, bool af_flr, bool no_soft_reset) {
+        memset(c, 0, 256);
+        put16(c, 0x06, 0x0010);
+        c[0x34] = 0x40;
+        c[0x40] = 0x01;
+        c[0x41] = 0x60;
+        put16(c, 0x44, no_soft_reset ? 0x0008 : 0);
+        c[0x60] = 0x13;
+        c[0x61] = 0x70;
+        c[0x63] = af_flr ? 0x03 : 0x01;
+        c[0x70] = 0x10;
+        c[0x71] = 0x00;
+        put32(c, 0x74, flr ? 0x10008001 : 0x00008001);
+}
+
+static void test_config_reset_parse(void) {
+        uint8_t c[256];
+        ResetCaps r;
+
+        config_with_caps(c, true, true, false);
+        is_int(pci_config_reset_parse(c, sizeof(c), &r), 0, "config: parses");
+        ok(r.read && r.pcie && r.flr && r.af && r.af_flr && r.pm && !r.pm_no_soft_reset,
+           "config: FLR, AF FLR, PM reset all seen");
+
+        config_with_caps(c, false, false, true);
+        (void) pci_config_reset_parse(c, sizeof(c), &r);
+        ok(r.read && r.pcie && !r.flr && r.af && !r.af_flr && r.pm && r.pm_no_soft_reset,
+           "config: no FLR, AF without FLR (TP alone is not enough), No_Soft_Reset");
+
+        /* the kernel ignores capabilities once the status bit says there is no list */
+        config_with_caps(c, true, true, false);
+        put16(c, 0x06, 0);
+        (void) pci_config_reset_parse(c, sizeof(c), &r);
+        ok(r.read && !r.pcie && !r.pm && !r.af, "config: no capability list without the status bit");
+
+        /* a loop: PCIe -> PM -> AF -> PCIe ... ends after 48 entries with what was seen */
+        config_with_caps(c, true, false, false);
+        c[0x71] = 0x40;
+        is_int(pci_config_reset_parse(c, sizeof(c), &r), 0, "config: a looping list parses");
+        ok(r.read && r.pcie && r.flr && r.pm, "config: a looping list still yields its capabilities");
+
+        /* a non-root reader's 64 bytes: the list leads past them */
+        config_with_caps(c, true, false, false);
+        is_int(pci_config_reset_parse(c, 64, &r), 0, "config: 64 bytes parse");
+        ok(!r.read, "config: 64 bytes cannot tell");
+        is_int(pci_config_reset_parse(c, 63, &r), -EBADMSG, "config: less than a header is refused");
+
+        /* a pointer below the header ends the walk, 0xff reads as the end of the list */
+        config_with_caps(c, true, false, false);
+        c[0x34] = 0x20;
+        (void) pci_config_reset_parse(c, sizeof(c), &r);
+        ok(r.read && !r.pcie && !r.pm, "config: a pointer into the header ends the list");
+        config_with_caps(c, true, false, false);
+        c[0x40] = 0xff;
+        (void) pci_config_reset_parse(c, sizeof(c), &r);
+        ok(r.read && !r.pm && !r.pcie, "config: id 0xff ends the list");
+        /* a capability cut by the end of the buffer */
+        config_with_caps(c, true, false, false);
+        c[0x34] = 0xfc;
+        c[0xfc] = 0x10;
+        (void) pci_config_reset_parse(c, sizeof(c), &r);
+        ok(!r.read && !r.pcie, "config: a PCIe capability past the end of the buffer is unknown, not absent");
+}
+
+static Host *workstation(void) {
+        Host *h = NULL;
+        int k = host_load(SAMPLE_HOSTS_DIR "/workstation", &h);
+
+        if (k < 0) {
+                printf("Bail out! cannot load %s/workstation: %s\n", SAMPLE_HOSTS_DIR, strerror(-k));
+                exit(EXIT_FAILURE);
+        }
+        return h;
+}
+
+static char *methods_of(const Host *h, const char *address, int *ret_source) {
+        _cleanup_strv_free_ char **l = NULL;
+        const Device *d = host_find_device(h, address);
+
+        if (!d)
+                return strdup("(no device)");
+        *ret_source = device_reset_methods(h, d, &l);
+        return l ? joined(l) : strdup("(unknown)");
+}
+
+static void test_reset_model(void) {
+        _cleanup_(host_freep) Host *h = workstation();
+        _cleanup_strv_free_ char **scope = NULL;
+        const Device *d;
+        int source = -1;
+
+        {
+                _cleanup_free_ char *m = methods_of(h, "0000:02:00.0", &source);
+                is_str(m, "flr bus", "02:00.0: the methods of reset_method");
+                is_int(source, RESET_SOURCE_SYSFS, "02:00.0: from sysfs");
+        }
+        {
+                _cleanup_free_ char *m = methods_of(h, "0000:00:14.0", &source);
+                is_str(m, "flr", "00:14.0: FLR from DevCap, no bus reset on a root bus");
+                is_int(source, RESET_SOURCE_CONFIG, "00:14.0: from config space");
+        }
+        {
+                _cleanup_free_ char *m = methods_of(h, "0000:01:00.0", &source);
+                is_str(m, "", "01:00.0: no method (no FLR, No_Soft_Reset, not alone on its bus)");
+        }
+        d = host_find_device(h, "0000:01:00.0");
+        is_int(device_bus_reset_scope(h, d, &scope), 0, "01:00.0: a bus reset exists");
+        {
+                _cleanup_free_ char *s = joined(scope);
+                is_str(s, "0000:01:00.0 0000:01:00.1", "01:00.0: the bus reset reaches both functions");
+        }
+        is_str(d->reset.power_state, "D3hot", "01:00.0: power_state");
+        is_int(d->reset.d3cold_allowed, 1, "01:00.0: d3cold_allowed");
+        d = host_find_device(h, "0000:00:17.0");
+        scope = strv_free(scope);
+        is_int(device_bus_reset_scope(h, d, &scope), -ENOTTY, "00:17.0: no bus reset on a root bus");
+        is_int(d->reset.d3cold_allowed, -1, "00:17.0: no d3cold_allowed file");
+        ok(!d->reset.power_state, "00:17.0: no power_state file");
+
+        /* the JSON of proto/host-json.md */
+        {
+                json_object *o = device_to_json(h, host_find_device(h, "0000:02:00.0")), *r;
+                r = json_object_object_get(o, "reset");
+                is_str(json_object_get_string(json_object_object_get(r, "source")), "sysfs", "JSON: reset.source");
+                is_int((int) json_object_array_length(json_object_object_get(r, "methods")), 2, "JSON: reset.methods");
+                is_str(json_object_get_string(json_object_object_get(r, "power_state")), "D0", "JSON: power_state");
+                ok(json_object_get_boolean(json_object_object_get(r, "d3cold_allowed")), "JSON: d3cold_allowed");
+                json_object_put(o);
+        }
+}
+
+static Layout *layout_of(const Host *h, const char *spec_json) {
+        _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+        _cleanup_free_ char *error = NULL;
+        Layout *l = NULL;
+
+        if (vmspec_parse(spec_json, strlen(spec_json), &spec, &error) < 0 || layout_compute(h, spec, &l) < 0) {
+                printf("Bail out! %s: %s\n", spec_json, strna(error));
+                exit(EXIT_FAILURE);
+        }
+        return l;
+}
+
+static const Problem *find_problem(const Layout *l, const char *code, const char *device) {
+        for (size_t i = 0; i < l->n_problems; i++)
+                if (streq(l->problems[i].code, code) && streq_ptr(l->problems[i].device, device))
+                        return l->problems + i;
+        return NULL;
+}
+
+static size_t count_problems(const Layout *l, const char *code) {
+        size_t n = 0;
+        for (size_t i = 0; i < l->n_problems; i++)
+                n += streq(l->problems[i].code, code);
+        return n;
+}
+
+static void test_reset_problems(void) {
+        _cleanup_(host_freep) Host *h = workstation();
+        const Problem *p;
+
+        {
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"00:17.0\"]}");
+                p = find_problem(l, PROBLEM_NO_RESET, "0000:00:17.0");
+                ok(p, "00:17.0 on the root bus without FLR: no-reset");
+                ok(p && p->severity == SEVERITY_WARNING, "no-reset is a warning: QEMU starts the VM");
+                ok(p && strstr(p->message, "\"vfio: Cannot reset device 0000:00:17.0, no available reset mechanism.\""),
+                   "no-reset quotes QEMU's message");
+                ok(layout_has_problem(l, PROBLEM_NO_RESET) && l->verdict == VERDICT_WARNING, "verdict warning");
+        }
+        {
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"03:00.0\"]}");
+                p = find_problem(l, PROBLEM_BUS_RESET_NOT_OWNED, "0000:03:00.0");
+                ok(p, "03:00.0, whose bus reset reaches 03:00.1: bus-reset-not-owned");
+                ok(p && strstr(p->message, "0000:03:00.1 (group 7, bound to the host driver tg3)"),
+                   "bus-reset-not-owned names the host device and its driver");
+                ok(p && strstr(p->message, "depends on group 7 which is not owned."),
+                   "bus-reset-not-owned quotes QEMU's message with the group");
+                ok(!layout_has_problem(l, PROBLEM_NO_RESET), "a device behind a bridge is not no-reset");
+        }
+        {
+                /* Both functions of the GPU share group 2: QEMU owns the group, the bus reset is fine. One
+                 * function alone still owns the group. */
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"01:00.0\"]}");
+                is_int((int) count_problems(l, PROBLEM_BUS_RESET_NOT_OWNED), 0,
+                       "01:00.0: its bus reset reaches only its own group");
+                is_int((int) count_problems(l, PROBLEM_NO_RESET), 0, "01:00.0: no no-reset");
+        }
+        {
+                /* FLR (sysfs) and FLR (config): nothing to report */
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"02:00.0\", \"00:14.0\"]}");
+                ok(!layout_has_problem(l, PROBLEM_NO_RESET) && !layout_has_problem(l, PROBLEM_BUS_RESET_NOT_OWNED),
+                   "devices with FLR: no reset problem");
+        }
+}
+
+int main(void) {
+        test_reset_method_parse();
+        test_config_reset_parse();
+        test_reset_model();
+        test_reset_problems();
+        return tap_done();
+}
