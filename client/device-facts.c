@@ -34,7 +34,7 @@ static void print_strv_line(const char *label, json_object *a) {
 }
 
 void print_device_facts(json_object *d) {
-        json_object *r = jget(d, "reset");
+        json_object *r = jget(d, "reset"), *a;
         char buf[128];
 
         if (r) {
@@ -58,5 +58,14 @@ void print_device_facts(json_object *d) {
                         printf("        Power: %s%s\n", jstr(r, "power_state") ?: "(unknown)",
                                jnull(r, "d3cold_allowed") ? ""
                                : jbool(r, "d3cold_allowed") ? ", D3cold allowed" : ", D3cold not allowed");
+        }
+        if (!jnull(d, "boot_vga"))
+                printf("     Boot VGA: %s\n", jbool(d, "boot_vga") ? "yes (the firmware's display device)" : "no");
+        a = jget(d, "bar_claims");
+        for (size_t i = 0; i < jlen(a); i++) {
+                json_object *c = jidx(a, i);
+                printf("    BAR claim: BAR%d %s-%s held by %s%s\n", json_object_get_int(jget(c, "bar")),
+                       strna(jstr(c, "start")), strna(jstr(c, "end")), strna(jstr(c, "name")),
+                       jbool(c, "framebuffer") ? " (firmware framebuffer)" : "");
         }
 }

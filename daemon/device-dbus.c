@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bar-ownership.h"
 #include "bus-util.h"
 #include "host-json.h"
 #include "json-util.h"
@@ -176,6 +177,19 @@ static int property_get_facts(
                         return k;
                 return sd_bus_message_append_strv(reply, methods);
         }
+        if (streq(property, "BootVga"))
+                return sd_bus_message_append(reply, "i", d->boot_vga);
+        if (streq(property, "BarClaims")) {
+                _cleanup_free_ BarClaim *claims = NULL;
+                int n = device_bar_claims(m->host, d, &claims), k;
+                if (n < 0)
+                        return n;
+                k = sd_bus_message_open_container(reply, 'a', "(ustt)");
+                for (int i = 0; k >= 0 && i < n; i++)
+                        k = sd_bus_message_append(
+                                reply, "(ustt)", claims[i].bar, claims[i].name, claims[i].start, claims[i].end);
+                return k < 0 ? k : sd_bus_message_close_container(reply);
+        }
         return sd_bus_message_append(reply, "s", d->reset.power_state ?: "");
 }
 
@@ -342,6 +356,8 @@ const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("Warnings", "as", property_get_strv, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ResetMethods", "as", property_get_facts, 0, 0),
         SD_BUS_PROPERTY("PowerState", "s", property_get_facts, 0, 0),
+        SD_BUS_PROPERTY("BootVga", "i", property_get_facts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BarClaims", "a(ustt)", property_get_facts, 0, 0),
 
         SD_BUS_METHOD_WITH_ARGS(
                 "Describe",

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <limits.h>
 
+#include "bar-ownership.h"
 #include "host-json.h"
 #include "util.h"
 
@@ -118,6 +119,8 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "numa_node", d->numa_node >= 0 ? json_object_new_int(d->numa_node) : NULL);
         ADD(o, "acs", acs_to_json(d));
         ADD(o, "reset", device_reset_to_json(h, d));
+        ADD(o, "boot_vga", d->boot_vga >= 0 ? json_object_new_boolean(d->boot_vga) : NULL);
+        ADD(o, "bar_claims", device_bar_claims_to_json(h, d));
         ADD(o, "warnings", json_strv(d->warnings));
         (void) h;
         return o;

@@ -69,6 +69,7 @@ typedef struct Device {
         size_t config_size;     /* bytes read from config */
         PciConfig config;       /* valid when config_read */
         DeviceReset reset;      /* reset.h */
+        int boot_vga;           /* sysfs boot_vga: 1, 0, -1 when absent (bar-ownership.h) */
         char **warnings;
 } Device;
 

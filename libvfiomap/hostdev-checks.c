@@ -74,5 +74,8 @@ int hostdev_checks(const Host *h, const VmSpec *spec, HostdevFindings *f) {
         r = reset_check(h, spec, f);
         if (r < 0)
                 return r;
+        r = bar_ownership_check(h, spec, f);
+        if (r < 0)
+                return r;
         return 0;
 }

@@ -49,3 +49,4 @@ bool spec_owns_group(const Host *h, const VmSpec *spec, int group);
 int hostdev_checks(const Host *h, const VmSpec *spec, HostdevFindings *f);
 
 int reset_check(const Host *h, const VmSpec *spec, HostdevFindings *f);
+int bar_ownership_check(const Host *h, const VmSpec *spec, HostdevFindings *f);

@@ -66,6 +66,8 @@ const char *verdict_to_string(Verdict v);
 /* Host-side checks of assigned devices (hostdev-checks.h) */
 #define PROBLEM_NO_RESET "no-reset"                               /* reset.c */
 #define PROBLEM_BUS_RESET_NOT_OWNED "bus-reset-not-owned"         /* reset.c */
+#define PROBLEM_BAR_CLAIMED_BY_HOST "bar-claimed-by-host"         /* bar-ownership.c */
+#define PROBLEM_BOOT_VGA "boot-vga"                               /* bar-ownership.c */
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

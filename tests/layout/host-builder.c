@@ -62,6 +62,7 @@ Device *hb_device(Host *h, const char *address, uint32_t class, PcieType type, c
         d->sriov_numvfs = -1;
         d->numa_node = -1;
         d->reset.d3cold_allowed = -1;
+        d->boot_vga = -1;
         if (group >= 0)
                 (void) group_get(h, (unsigned) group);
         APPEND(h->devices, h->n_devices, d);

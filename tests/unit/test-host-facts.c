@@ -4,8 +4,10 @@
  * input, and the model and the layout's problems on the sample host tests/hosts/workstation, whose
  * description says what each device shows. */
 
+#include <inttypes.h>
 #include <json-c/json.h>
 
+#include "bar-ownership.h"
 #include "host-json.h"
 #include "host.h"
 #include "hostdev-checks.h"
@@ -283,10 +285,128 @@ static void test_reset_problems(void) {
         }
 }
 
+static void bar(Device *d, unsigned index, uint64_t start, uint64_t end, uint64_t flags) {
+        d->bars = realloc(d->bars, sizeof(Bar) * (d->n_bars + 1));
+        if (!d->bars)
+                abort();
+        d->bars[d->n_bars++] = (Bar) { .index = index, .start = start, .end = end, .flags = flags };
+}
+
+static char *claims_text(const char *iomem, const Device *d) {
+        IomemEntry *e = NULL;
+        size_t n = 0;
+        _cleanup_free_ BarClaim *c = NULL;
+        char *s = strdup("");
+        int k;
+
+        if (iomem_parse(iomem, strlen(iomem), &e, &n, NULL, NULL) < 0)
+                abort();
+        k = bar_claims_find(e, n, d, &c);
+        for (int i = 0; i < k; i++) {
+                char *x = NULL;
+                if (asprintf_safe(&x, "%s%s%u:%s:%" PRIx64 "-%" PRIx64 "%s", s, *s ? " " : "", c[i].bar, c[i].name,
+                                  c[i].start, c[i].end, c[i].framebuffer ? ":fb" : "") < 0)
+                        abort();
+                free(s);
+                s = x;
+        }
+        iomem_free(e, n);
+        return s;
+}
+
+static void test_bar_claims(void) {
+        static const char iomem[] =
+                "80000000-bfffffff : PCI Bus 0000:00\n"
+                "  82000000-830fffff : PCI Bus 0000:01\n"
+                "    82000000-82ffffff : 0000:01:00.0\n"
+                "      82000000-82ffffff : vfio-pci\n"
+                "    83000000-8307ffff : 0000:01:00.0\n"
+                "4000000000-7fffffffff : PCI Bus 0000:00\n"
+                "  4400000000-4411ffffff : PCI Bus 0000:01\n"
+                "    4400000000-440fffffff : 0000:01:00.0\n"
+                "      4400000000-44007e8fff : BOOTFB\n"
+                "        4400000000-44007e8fff : simpledrm\n"
+                "    4410000000-4411ffffff : 0000:01:00.0\n"
+                "      4410000000-4410000fff : nvidia\n";
+        Device d = { .address = "0000:01:00.0", .driver = (char *) "vfio-pci" };
+
+        bar(&d, 0, 0x82000000, 0x82ffffff, PCI_RESOURCE_MEM);
+        bar(&d, 1, 0x4400000000, 0x440fffffff, PCI_RESOURCE_MEM | PCI_RESOURCE_PREFETCH | PCI_RESOURCE_MEM_64);
+        bar(&d, 3, 0x4410000000, 0x4411ffffff, PCI_RESOURCE_MEM | PCI_RESOURCE_PREFETCH | PCI_RESOURCE_MEM_64);
+        bar(&d, 6, 0x83000000, 0x8307ffff, PCI_RESOURCE_MEM);
+        {
+                _cleanup_free_ char *s = claims_text(iomem, &d);
+                /* vfio-pci's own claim, the BAR entries themselves and the bus windows are not claims; the
+                 * framebuffer is, and so is another driver's leftover while the device is on vfio-pci */
+                is_str(s, "1:BOOTFB:4400000000-44007e8fff:fb 1:simpledrm:4400000000-44007e8fff:fb 3:nvidia:4410000000-4410000fff",
+                       "claims on a vfio-pci device: framebuffers and a leftover driver claim");
+        }
+        d.driver = (char *) "nvidia";
+        {
+                _cleanup_free_ char *s = claims_text(iomem, &d);
+                /* still on its host driver: libvirt unbinds it, its claims go, the framebuffer stays */
+                is_str(s, "1:BOOTFB:4400000000-44007e8fff:fb 1:simpledrm:4400000000-44007e8fff:fb",
+                       "claims while on the host driver: only the framebuffers");
+        }
+        {
+                /* efifb registered before the BAR (the BAR then is missing): overlapping still counts */
+                _cleanup_free_ char *s = claims_text("4400000000-44002fffff : efifb\n", &d);
+                is_str(s, "1:efifb:4400000000-44002fffff:fb", "a framebuffer outside the BAR's entry");
+        }
+        {
+                _cleanup_free_ char *s = claims_text("5000000000-5000000fff : efifb\n00000000-00000000 : x\n", &d);
+                is_str(s, "", "a framebuffer elsewhere is no claim");
+        }
+        {
+                /* an I/O BAR is not in /proc/iomem */
+                Device io = { .address = "0000:00:1f.5" };
+                bar(&io, 0, 0x82000000, 0x82ffffff, PCI_RESOURCE_IO);
+                _cleanup_free_ char *s = claims_text(iomem, &io);
+                is_str(s, "", "I/O BARs are not checked");
+                free(io.bars);
+        }
+        ok(iomem_name_is_framebuffer("simple-framebuffer.0") && iomem_name_is_framebuffer("vesafb") &&
+           !iomem_name_is_framebuffer("nvidia") && !iomem_name_is_framebuffer("0000:01:00.0"),
+           "framebuffer names");
+        free(d.bars);
+}
+
+static void test_bar_problems(void) {
+        _cleanup_(host_freep) Host *h = workstation();
+        const Problem *p;
+        const Device *d = host_find_device(h, "0000:01:00.0");
+
+        is_int(d->boot_vga, 1, "01:00.0: boot_vga");
+        is_int(host_find_device(h, "0000:02:00.0")->boot_vga, -1, "02:00.0: no boot_vga file");
+        {
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"01:00.0\", \"01:00.1\"]}");
+                p = find_problem(l, PROBLEM_BAR_CLAIMED_BY_HOST, "0000:01:00.0");
+                ok(p && p->severity == SEVERITY_ERROR, "BOOTFB in BAR 1: bar-claimed-by-host, an error");
+                ok(p && strstr(p->message, "\"vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0x4400000000-0x440fffffff 64bit pref]\""),
+                   "bar-claimed-by-host quotes the kernel's message");
+                ok(!layout_has_problem(l, PROBLEM_BOOT_VGA), "boot-vga is not repeated when a claim is shown");
+                is_int((int) count_problems(l, PROBLEM_BAR_CLAIMED_BY_HOST), 1, "01:00.1 has no claim");
+                ok(l->verdict == VERDICT_ERROR, "verdict error");
+        }
+        /* /proc/iomem unreadable: boot_vga alone warns */
+        h->iomem_zeroed = true;
+        {
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"01:00.0\"]}");
+                p = find_problem(l, PROBLEM_BOOT_VGA, "0000:01:00.0");
+                ok(p && p->severity == SEVERITY_WARNING, "boot_vga 1 without readable /proc/iomem: boot-vga warning");
+                ok(p && strstr(p->message, "could not be checked"), "boot-vga says the claims were not checked");
+                ok(!layout_has_problem(l, PROBLEM_BAR_CLAIMED_BY_HOST), "no claim seen in zeroed /proc/iomem");
+        }
+}
+
 int main(void) {
         test_reset_method_parse();
         test_config_reset_parse();
         test_reset_model();
         test_reset_problems();
+        test_bar_claims();
+        test_bar_problems();
         return tap_done();
 }
