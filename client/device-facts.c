@@ -61,6 +61,9 @@ void print_device_facts(json_object *d) {
         }
         if (!jnull(d, "boot_vga"))
                 printf("     Boot VGA: %s\n", jbool(d, "boot_vga") ? "yes (the firmware's display device)" : "no");
+        if (jget(d, "rom"))
+                printf("          ROM: %s, sysfs rom %s\n", jbool(jget(d, "rom"), "bar") ? "ROM BAR" : "no ROM BAR",
+                       strna(jstr(jget(d, "rom"), "sysfs")));
         a = jget(d, "bar_claims");
         for (size_t i = 0; i < jlen(a); i++) {
                 json_object *c = jidx(a, i);

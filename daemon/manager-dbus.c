@@ -360,6 +360,7 @@ static int method_compute_layout(sd_bus_message *message, void *userdata, sd_bus
         k = parse_spec(text, &spec, error);
         if (k < 0)
                 return k;
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
         if (k < 0)
                 return k;
@@ -411,6 +412,7 @@ static int method_render_layout(sd_bus_message *message, void *userdata, sd_bus_
         k = parse_spec(text, &spec, error);
         if (k < 0)
                 return k;
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
         if (k >= 0)
                 k = layout_json_string(layout, &json);
@@ -680,6 +682,7 @@ int manager_claim(Manager *m, const char *name, const char *text, char **ret_lay
         k = claim_check(m, name, spec, &claim, &refusal);
         if (k < 0)
                 return k;
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
         if (k < 0)
                 return k;
@@ -966,10 +969,12 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                 if (!nh)
                         return -ENOMEM;
                 spec->hostdevs = nh;
-                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){ .hotplug = true, .managed = true };
+                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){
+                        .hotplug = true, .managed = true, .rom_bar = -1, .rom_enabled = -1 };
                 memcpy(spec->hostdevs[spec->n_hostdevs].address, address, PCI_ADDRESS_MAX);
                 spec->n_hostdevs++;
         }
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
         if (k < 0)
                 return k;

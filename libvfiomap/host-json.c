@@ -121,6 +121,7 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "reset", device_reset_to_json(h, d));
         ADD(o, "boot_vga", d->boot_vga >= 0 ? json_object_new_boolean(d->boot_vga) : NULL);
         ADD(o, "bar_claims", device_bar_claims_to_json(h, d));
+        ADD(o, "rom", device_rom_to_json(d));
         ADD(o, "warnings", json_strv(d->warnings));
         (void) h;
         return o;

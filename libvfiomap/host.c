@@ -364,6 +364,7 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         device_load_sriov(r, d);
         device_reset_load(r, d);
         device_boot_vga_load(r, d);
+        device_rom_load(r, d);
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -1210,7 +1211,8 @@ static bool device_equal(const Device *a, const Device *b) {
                strv_equal(a->virtfns, b->virtfns) && a->sriov_numvfs == b->sriov_numvfs &&
                a->numa_node == b->numa_node && a->config_read == b->config_read &&
                (!a->config_read || config_equal(&a->config, &b->config)) && strv_equal(a->warnings, b->warnings) &&
-               device_reset_equal(&a->reset, &b->reset) && a->boot_vga == b->boot_vga;
+               device_reset_equal(&a->reset, &b->reset) && a->boot_vga == b->boot_vga &&
+               a->rom_sysfs == b->rom_sysfs;
 }
 
 static bool group_equal(const Group *a, const Group *b) {

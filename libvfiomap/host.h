@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "reset.h"
+#include "rom.h"
 #include "sysfs-parse.h"
 
 typedef struct Bar {
@@ -70,6 +71,7 @@ typedef struct Device {
         PciConfig config;       /* valid when config_read */
         DeviceReset reset;      /* reset.h */
         int boot_vga;           /* sysfs boot_vga: 1, 0, -1 when absent (bar-ownership.h) */
+        RomSysfs rom_sysfs;     /* sysfs rom (rom.h) */
         char **warnings;
 } Device;
 

@@ -77,5 +77,8 @@ int hostdev_checks(const Host *h, const VmSpec *spec, HostdevFindings *f) {
         r = bar_ownership_check(h, spec, f);
         if (r < 0)
                 return r;
+        r = rom_check(h, spec, f);
+        if (r < 0)
+                return r;
         return 0;
 }

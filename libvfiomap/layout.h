@@ -68,6 +68,9 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_BUS_RESET_NOT_OWNED "bus-reset-not-owned"         /* reset.c */
 #define PROBLEM_BAR_CLAIMED_BY_HOST "bar-claimed-by-host"         /* bar-ownership.c */
 #define PROBLEM_BOOT_VGA "boot-vga"                               /* bar-ownership.c */
+#define PROBLEM_ROM_FILE_UNREADABLE "rom-file-unreadable"         /* rom.c */
+#define PROBLEM_ROM_FILE_NOT_ROM "rom-file-not-rom"               /* rom.c */
+#define PROBLEM_GPU_NO_ROM "gpu-no-rom"                           /* rom.c */
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

@@ -84,6 +84,8 @@ VmSpec *vmspec_free(VmSpec *s) {
         free(s->machine.name);
         free(s->cpu_model);
         free(s->cpu_vendor);
+        for (size_t i = 0; s->hostdevs && i < s->n_hostdevs; i++)
+                free(s->hostdevs[i].rom_file);
         free(s->hostdevs);
         free(s);
         return NULL;
@@ -341,7 +343,7 @@ static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, bool m
         if (!n)
                 return -ENOMEM;
         s->hostdevs = n;
-        n[s->n_hostdevs] = (VmHostdev) { .hotplug = hotplug, .managed = managed };
+        n[s->n_hostdevs] = (VmHostdev) { .hotplug = hotplug, .managed = managed, .rom_bar = -1, .rom_enabled = -1 };
         memcpy(n[s->n_hostdevs].address, buf, sizeof(buf));
         s->n_hostdevs++;
         return 0;
@@ -515,6 +517,18 @@ static int xml_managed(const xmlNode *n, const char *where, bool *ret, char **re
         return 0;
 }
 
+/* <rom> of the hostdev just added (rom.c checks the values). */
+static int xml_hostdev_rom(const xmlNode *d, VmSpec *s, char **ret_error) {
+        xmlNode *rom = NULL;
+        int r;
+
+        r = xml_child(d, "rom", "<hostdev>", &rom, ret_error);
+        if (r < 0 || !rom)
+                return r;
+        _cleanup_free_ char *bar = xml_attr(rom, "bar"), *file = xml_attr(rom, "file"), *enabled = xml_attr(rom, "enabled");
+        return hostdev_rom_parse(bar, file, enabled, s->hostdevs + s->n_hostdevs - 1, ret_error);
+}
+
 static int xml_pci_address(const xmlNode *source, const char *where, bool managed, VmSpec *s,
                            char **ret_error) {
         xmlNode *addr = NULL;
@@ -681,6 +695,9 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         r = xml_pci_address(source, "<hostdev type='pci'>", managed, s, ret_error);
                         if (r < 0)
                                 return r;
+                        r = xml_hostdev_rom(d, s, ret_error);
+                        if (r < 0)
+                                return r;
                 } else if (xml_is(d, "interface")) {
                         _cleanup_free_ char *type = xml_attr(d, "type");
                         xmlNode *source = NULL, *addr = NULL;
@@ -708,6 +725,9 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         if (!source)
                                 return fail(ret_error, -EINVAL, "<interface type='hostdev'> has no <source>");
                         r = xml_pci_address(source, "<interface type='hostdev'>", managed, s, ret_error);
+                        if (r < 0)
+                                return r;
+                        r = xml_hostdev_rom(d, s, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "iommu")) {

@@ -5,7 +5,10 @@
  * description says what each device shows. */
 
 #include <inttypes.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <json-c/json.h>
+#include <sys/stat.h>
 
 #include "bar-ownership.h"
 #include "host-json.h"
@@ -401,6 +404,149 @@ static void test_bar_problems(void) {
         }
 }
 
+static const char rom_xml_head[] =
+        "<domain type='kvm'><name>rom</name><memory unit='GiB'>4</memory>"
+        "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>"
+        "<hostdev mode='subsystem' type='pci' managed='yes'>"
+        "<source><address domain='0x0000' bus='0x%s' slot='0x00' function='0x0'/></source>%s</hostdev>"
+        "</devices></domain>";
+
+static int parse_rom_xml(const char *bus, const char *rom, VmSpec **ret, char **ret_error) {
+        _cleanup_free_ char *xml = NULL;
+
+        if (asprintf_safe(&xml, rom_xml_head, bus, rom) < 0)
+                abort();
+        return vmspec_parse(xml, strlen(xml), ret, ret_error);
+}
+
+static void test_rom_parse(void) {
+        static const struct {
+                const char *rom;
+                int ret, bar, enabled;
+                const char *file;
+        } cases[] = {
+                { "", 0, -1, -1, NULL },
+                { "<rom bar='on' file='/usr/share/vgabios/gpu.rom'/>", 0, 1, -1, "/usr/share/vgabios/gpu.rom" },
+                { "<rom bar='off'/>", 0, 0, -1, NULL },
+                { "<rom enabled='no'/>", 0, -1, 0, NULL },
+                { "<rom enabled='yes' file=''/>", 0, -1, 1, "" },
+                { "<rom bar='yes'/>", -EINVAL, 0, 0, NULL },
+                { "<rom enabled='off'/>", -EINVAL, 0, 0, NULL },
+                { "<rom enabled='no' bar='on'/>", -EINVAL, 0, 0, NULL },
+                { "<rom enabled='no' file='/x.rom'/>", -EINVAL, 0, 0, NULL },
+                { "<rom file='gpu.rom'/>", -EINVAL, 0, 0, NULL },
+                { "<rom bar='on'/><rom bar='off'/>", -EINVAL, 0, 0, NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+                _cleanup_free_ char *error = NULL;
+                int k = parse_rom_xml("02", cases[i].rom, &spec, &error);
+
+                if (!is_int(k, cases[i].ret, cases[i].rom[0] ? cases[i].rom : "no <rom>"))
+                        printf("#   %s\n", strna(error));
+                if (k < 0) {
+                        ok(error && strstr(error, "rom"), "the error names <rom>");
+                        continue;
+                }
+                is_int(spec->hostdevs[0].rom_bar, cases[i].bar, "rom bar");
+                is_int(spec->hostdevs[0].rom_enabled, cases[i].enabled, "rom enabled");
+                is_str(spec->hostdevs[0].rom_file, cases[i].file, "rom file");
+        }
+}
+
+static void test_rom_probe(void) {
+        char dir[] = "/tmp/test-host-facts-XXXXXX", p[PATH_MAX];
+        int fd;
+
+        if (!mkdtemp(dir))
+                abort();
+        (void) snprintf(p, sizeof(p), "%s/good.rom", dir);
+        fd = open(p, O_WRONLY | O_CREAT, 0644);
+        if (fd < 0 || write(fd, "\x55\xaa\x40", 3) != 3)
+                abort();
+        close(fd);
+        (void) snprintf(p, sizeof(p), "%s/bad.rom", dir);
+        fd = open(p, O_WRONLY | O_CREAT, 0644);
+        if (fd < 0 || write(fd, "MZ\x90", 3) != 3)
+                abort();
+        close(fd);
+        (void) snprintf(p, sizeof(p), "%s/dir.rom", dir);
+        (void) mkdir(p, 0755);
+
+        is_int(rom_file_probe(dir, "/good.rom"), ROM_FILE_OK, "probe: a ROM image below the root");
+        is_int(rom_file_probe(dir, "/bad.rom"), ROM_FILE_NOT_ROM, "probe: no 0x55 0xaa signature");
+        is_int(rom_file_probe(dir, "/missing.rom"), ROM_FILE_MISSING, "probe: missing");
+        is_int(rom_file_probe(dir, "/good.rom/x"), ROM_FILE_MISSING, "probe: below a file");
+        is_int(rom_file_probe(dir, "/dir.rom"), ROM_FILE_UNREADABLE, "probe: a directory");
+        is_int(rom_file_probe(dir, ""), ROM_FILE_UNCHECKED, "probe: file='' is no file");
+
+        {
+                _cleanup_(host_freep) Host *h = workstation();
+                _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+                _cleanup_(layout_freep) Layout *l = NULL;
+                const Problem *pr;
+
+                is_int(host_find_device(h, "0000:01:00.0")->rom_sysfs, ROM_SYSFS_PRESENT, "01:00.0: sysfs rom");
+                is_int(host_find_device(h, "0000:02:00.0")->rom_sysfs, ROM_SYSFS_ABSENT, "02:00.0: no sysfs rom");
+
+                /* 02:00.0: a GPU with neither ROM BAR nor rom */
+                if (parse_rom_xml("02", "", &spec, NULL) < 0 || layout_compute(h, spec, &l) < 0)
+                        abort();
+                pr = find_problem(l, PROBLEM_GPU_NO_ROM, "0000:02:00.0");
+                ok(pr && pr->severity == SEVERITY_WARNING, "02:00.0 without a ROM: gpu-no-rom warning");
+                l = layout_free(l);
+                spec = vmspec_free(spec);
+
+                /* rombar off: QEMU loads no ROM, nothing to warn about */
+                if (parse_rom_xml("02", "<rom bar='off'/>", &spec, NULL) < 0 || layout_compute(h, spec, &l) < 0)
+                        abort();
+                ok(!layout_has_problem(l, PROBLEM_GPU_NO_ROM), "rombar off: no gpu-no-rom");
+                l = layout_free(l);
+                spec = vmspec_free(spec);
+
+                /* a good ROM file fixes it; a missing one stops QEMU; a non-ROM warns */
+                if (parse_rom_xml("02", "<rom file='/good.rom'/>", &spec, NULL) < 0)
+                        abort();
+                vmspec_probe_rom_files(spec, dir);
+                if (layout_compute(h, spec, &l) < 0)
+                        abort();
+                ok(!layout_has_problem(l, PROBLEM_GPU_NO_ROM) && !layout_has_problem(l, PROBLEM_ROM_FILE_UNREADABLE),
+                   "a readable ROM file: no ROM problem");
+                l = layout_free(l);
+                spec = vmspec_free(spec);
+
+                if (parse_rom_xml("02", "<rom file='/missing.rom'/>", &spec, NULL) < 0)
+                        abort();
+                vmspec_probe_rom_files(spec, dir);
+                if (layout_compute(h, spec, &l) < 0)
+                        abort();
+                pr = find_problem(l, PROBLEM_ROM_FILE_UNREADABLE, "0000:02:00.0");
+                ok(pr && pr->severity == SEVERITY_ERROR, "a missing ROM file: rom-file-unreadable error");
+                ok(pr && strstr(pr->message, "\"failed to find romfile \\\"/missing.rom\\\"\""), "it quotes QEMU");
+                l = layout_free(l);
+                spec = vmspec_free(spec);
+
+                if (parse_rom_xml("02", "<rom file='/bad.rom'/>", &spec, NULL) < 0)
+                        abort();
+                vmspec_probe_rom_files(spec, dir);
+                if (layout_compute(h, spec, &l) < 0)
+                        abort();
+                ok(layout_has_problem(l, PROBLEM_ROM_FILE_NOT_ROM), "a file without ROM signature: rom-file-not-rom");
+                l = layout_free(l);
+                spec = vmspec_free(spec);
+
+                /* 01:00.0 has a ROM BAR */
+                if (parse_rom_xml("01", "", &spec, NULL) < 0 || layout_compute(h, spec, &l) < 0)
+                        abort();
+                ok(!layout_has_problem(l, PROBLEM_GPU_NO_ROM), "01:00.0 with its ROM BAR: no gpu-no-rom");
+        }
+
+        (void) snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+        if (system(p) != 0)
+                abort();
+}
+
 int main(void) {
         test_reset_method_parse();
         test_config_reset_parse();
@@ -408,5 +554,7 @@ int main(void) {
         test_reset_problems();
         test_bar_claims();
         test_bar_problems();
+        test_rom_parse();
+        test_rom_probe();
         return tap_done();
 }
