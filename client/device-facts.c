@@ -7,6 +7,18 @@
 #include "util.h"
 #include "vfiomapctl.h"
 
+/* The users of a group's devices' VFIO cdevs (iommufd), after its /dev/vfio/N line. */
+void print_group_cdev_users(json_object *g) {
+        json_object *p = jget(g, "vfio_cdev_processes");
+
+        for (size_t i = 0; i < jlen(p); i++) {
+                json_object *u = jidx(p, i);
+                printf("VFIO cdev of %s: open by PID %d%s%s%s\n", strna(jstr(u, "device")),
+                       json_object_get_int(jget(u, "pid")), jstr(u, "comm") ? " (" : "", jstr(u, "comm") ?: "",
+                       jstr(u, "comm") ? ")" : "");
+        }
+}
+
 /* "flr,bus", "-" for none, "?" when unknown */
 const char *device_reset_column(json_object *d, char *buf, size_t size) {
         json_object *m = jget(jget(d, "reset"), "methods");
@@ -64,6 +76,21 @@ void print_device_facts(json_object *d) {
         if (jget(d, "rom"))
                 printf("          ROM: %s, sysfs rom %s\n", jbool(jget(d, "rom"), "bar") ? "ROM BAR" : "no ROM BAR",
                        strna(jstr(jget(d, "rom"), "sysfs")));
+        if (jget(d, "vfio_cdev")) {
+                json_object *v = jget(d, "vfio_cdev"), *p = jget(v, "processes");
+                printf("    VFIO cdev: %s", strna(jstr(v, "name")));
+                if (jnull(v, "node"))
+                        printf(" (no /dev/vfio/devices node)");
+                else if (jlen(p) == 0)
+                        printf(", not open");
+                else
+                        for (size_t i = 0; i < jlen(p); i++)
+                                printf("%s %d%s%s%s", i > 0 ? "," : ", open by PID",
+                                       json_object_get_int(jget(jidx(p, i), "pid")),
+                                       jstr(jidx(p, i), "comm") ? " (" : "", jstr(jidx(p, i), "comm") ?: "",
+                                       jstr(jidx(p, i), "comm") ? ")" : "");
+                printf("\n");
+        }
         a = jget(d, "bar_claims");
         for (size_t i = 0; i < jlen(a); i++) {
                 json_object *c = jidx(a, i);

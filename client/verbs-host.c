@@ -387,6 +387,7 @@ int verb_group(int argc, char *argv[], Context *c) {
                         printf("\n");
                 }
         }
+        print_group_cdev_users(g);
         print_object_warnings("group", argv[1], g);
         return 0;
 }
@@ -424,6 +425,8 @@ int verb_iommu(int argc, char *argv[], Context *c) {
         print_summary(c, table_rows(t), "unit", "units");
         if (c->legend)
                 printf("Unsafe interrupts allowed: %s\n", jbool(iommu, "allow_unsafe_interrupts") ? "yes" : "no");
+        if (c->legend && !jnull(iommu, "iommufd"))
+                printf("iommufd (/dev/iommu): %s\n", jbool(iommu, "iommufd") ? "yes" : "no");
         for (size_t i = 0; i < jlen(units); i++)
                 print_object_warnings("IOMMU", jstr(jidx(units, i), "name"), jidx(units, i));
         return 0;

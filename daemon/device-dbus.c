@@ -177,6 +177,8 @@ static int property_get_facts(
                         return k;
                 return sd_bus_message_append_strv(reply, methods);
         }
+        if (streq(property, "VfioCdev"))
+                return sd_bus_message_append(reply, "s", d->vfio_cdev ?: "");
         if (streq(property, "RomSysfs"))
                 return sd_bus_message_append(reply, "s", rom_sysfs_to_string(d->rom_sysfs));
         if (streq(property, "HasRomBar"))
@@ -364,6 +366,7 @@ const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("BarClaims", "a(ustt)", property_get_facts, 0, 0),
         SD_BUS_PROPERTY("HasRomBar", "b", property_get_facts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RomSysfs", "s", property_get_facts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VfioCdev", "s", property_get_facts, 0, 0),
 
         SD_BUS_METHOD_WITH_ARGS(
                 "Describe",

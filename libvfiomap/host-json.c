@@ -4,6 +4,7 @@
 
 #include "bar-ownership.h"
 #include "host-json.h"
+#include "iommufd.h"
 #include "util.h"
 
 /* json-c's add functions only fail on allocation failure, which we treat like the rest of json-c's
@@ -122,6 +123,7 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "boot_vga", d->boot_vga >= 0 ? json_object_new_boolean(d->boot_vga) : NULL);
         ADD(o, "bar_claims", device_bar_claims_to_json(h, d));
         ADD(o, "rom", device_rom_to_json(d));
+        ADD(o, "vfio_cdev", device_vfio_cdev_to_json(h, d));
         ADD(o, "warnings", json_strv(d->warnings));
         (void) h;
         return o;
@@ -185,6 +187,7 @@ json_object *group_to_json(const Host *h, const Group *g) {
         /* vfio_users stays a list of numbers for the readers that know only it. */
         ADD(o, "vfio_users", pids);
         ADD(o, "vfio_processes", procs);
+        ADD(o, "vfio_cdev_processes", group_vfio_cdev_processes_to_json(h, g->devices));
         ADD(o, "warnings", json_strv(g->warnings));
         return o;
 }
@@ -228,6 +231,7 @@ json_object *host_iommu_to_json(const Host *h) {
                 (void) json_object_array_add(a, unit_to_json(h, h->units[i]));
         ADD(o, "units", a);
         ADD(o, "allow_unsafe_interrupts", json_object_new_boolean(h->allow_unsafe_interrupts));
+        ADD(o, "iommufd", h->dev_iommu >= 0 ? json_object_new_boolean(h->dev_iommu) : NULL);
         return o;
 }
 

@@ -8,6 +8,7 @@
 #include "bar-ownership.h"
 #include "fileio.h"
 #include "host.h"
+#include "iommufd.h"
 #include "util.h"
 
 /* Upper bounds for what we are willing to read from one file. sysfs attributes are at most a page;
@@ -63,6 +64,7 @@ static Device *device_free(Device *d) {
         free(d->physfn);
         strv_free(d->virtfns);
         device_reset_done(&d->reset);
+        free(d->vfio_cdev);
         strv_free(d->warnings);
         free(d);
         return NULL;
@@ -365,6 +367,7 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         device_reset_load(r, d);
         device_boot_vga_load(r, d);
         device_rom_load(r, d);
+        device_vfio_cdev_load(r, d);
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -1148,6 +1151,7 @@ int host_load_traced(const char *root, HostTrace *trace, Host **ret) {
                                      "member %s has no usable sys/bus/pci/devices entry: its driver, BARs and "
                                      "viability are unknown", *m);
         host_load_misc(&r, h);
+        host_iommufd_load(&r, h);
         k = host_load_vfio(&r, h);
         if (k < 0)
                 return k;
@@ -1212,7 +1216,7 @@ static bool device_equal(const Device *a, const Device *b) {
                a->numa_node == b->numa_node && a->config_read == b->config_read &&
                (!a->config_read || config_equal(&a->config, &b->config)) && strv_equal(a->warnings, b->warnings) &&
                device_reset_equal(&a->reset, &b->reset) && a->boot_vga == b->boot_vga &&
-               a->rom_sysfs == b->rom_sysfs;
+               a->rom_sysfs == b->rom_sysfs && streq_ptr(a->vfio_cdev, b->vfio_cdev);
 }
 
 static bool group_equal(const Group *a, const Group *b) {
@@ -1277,6 +1281,7 @@ int host_reload_vfio(Host *h) {
         vfio_nodes_free(h->vfio_nodes, h->n_vfio_nodes);
         h->vfio_nodes = NULL;
         h->n_vfio_nodes = 0;
+        host_iommufd_load(&r, h); /* loading the iommufd module creates /dev/iommu, silently too */
         return host_load_vfio(&r, h);
 }
 

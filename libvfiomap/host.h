@@ -72,6 +72,7 @@ typedef struct Device {
         DeviceReset reset;      /* reset.h */
         int boot_vga;           /* sysfs boot_vga: 1, 0, -1 when absent (bar-ownership.h) */
         RomSysfs rom_sysfs;     /* sysfs rom (rom.h) */
+        char *vfio_cdev;        /* "vfio0" of sysfs vfio-dev/, NULL without one (iommufd.h) */
         char **warnings;
 } Device;
 
@@ -130,6 +131,7 @@ typedef struct Host {
         bool iomem_zeroed;
         VfioNode *vfio_nodes;
         size_t n_vfio_nodes;
+        int dev_iommu;          /* /dev/iommu exists: 1, 0, -1 when dev/ cannot be listed (iommufd.h) */
         char **warnings;        /* host-wide problems (unreadable directories, /proc/iomem...) */
 } Host;
 

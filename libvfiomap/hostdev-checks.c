@@ -80,5 +80,8 @@ int hostdev_checks(const Host *h, const VmSpec *spec, HostdevFindings *f) {
         r = rom_check(h, spec, f);
         if (r < 0)
                 return r;
+        r = iommufd_check(h, spec, f);
+        if (r < 0)
+                return r;
         return 0;
 }

@@ -51,3 +51,4 @@ int hostdev_checks(const Host *h, const VmSpec *spec, HostdevFindings *f);
 int reset_check(const Host *h, const VmSpec *spec, HostdevFindings *f);
 int bar_ownership_check(const Host *h, const VmSpec *spec, HostdevFindings *f);
 int rom_check(const Host *h, const VmSpec *spec, HostdevFindings *f);
+int iommufd_check(const Host *h, const VmSpec *spec, HostdevFindings *f);

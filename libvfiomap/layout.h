@@ -71,6 +71,8 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_ROM_FILE_UNREADABLE "rom-file-unreadable"         /* rom.c */
 #define PROBLEM_ROM_FILE_NOT_ROM "rom-file-not-rom"               /* rom.c */
 #define PROBLEM_GPU_NO_ROM "gpu-no-rom"                           /* rom.c */
+#define PROBLEM_IOMMUFD_UNAVAILABLE "iommufd-unavailable"         /* iommufd.c */
+#define PROBLEM_VFIO_CDEV_MISSING "vfio-cdev-missing"             /* iommufd.c */
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

@@ -97,6 +97,7 @@ typedef struct VmHostdev {
         int rom_bar, rom_enabled;
         char *rom_file;                /* NULL when absent */
         RomFileState rom_file_state;   /* vmspec_probe_rom_files() */
+        int iommufd;                   /* <driver iommufd=> (iommufd.h): 1 yes, 0 no, -1 absent */
 } VmHostdev;
 
 typedef struct VmSpec {
@@ -127,6 +128,8 @@ typedef struct VmSpec {
 
         VmHostdev *hostdevs;
         size_t n_hostdevs;
+
+        int iommufd;                   /* <iommufd enabled=> (iommufd.h): 1 yes, 0 no, -1 absent */
 } VmSpec;
 
 VmSpec *vmspec_free(VmSpec *s);

@@ -20,6 +20,8 @@ static void *check(void *p) {
 
 Host *hb_host_new(const char *cpu_vendor) {
         Host *h = check(calloc(1, sizeof(Host)));
+
+        h->dev_iommu = -1;
         h->root = check(strdup("(in memory)"));
         h->cpu_vendor = cpu_vendor ? check(strdup(cpu_vendor)) : NULL;
         /* Unknown unless a case sets them, as host_load() leaves them without cpuinfo/osrelease. */

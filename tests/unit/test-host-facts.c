@@ -14,6 +14,7 @@
 #include "host-json.h"
 #include "host.h"
 #include "hostdev-checks.h"
+#include "iommufd.h"
 #include "layout.h"
 #include "reset.h"
 #include "tap.h"
@@ -547,6 +548,131 @@ static void test_rom_probe(void) {
                 abort();
 }
 
+static void test_iommufd_parse(void) {
+        static const struct {
+                const char *name;
+                int ret, value;
+        } names[] = {
+                { "vfio0", 0, 0 },         { "vfio12", 0, 12 },        { "vfio2147483647", 0, 2147483647 },
+                { "vfio2147483648", -EINVAL, 0 }, { "vfio", -EINVAL, 0 }, { "vfio01", -EINVAL, 0 },
+                { "vfio-1", -EINVAL, 0 },  { "vfio1a", -EINVAL, 0 },   { "vfi0", -EINVAL, 0 },
+                { "", -EINVAL, 0 },        { "vfio 1", -EINVAL, 0 },   { "VFIO1", -EINVAL, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                int v = -1, k = vfio_cdev_name_parse(names[i].name, &v);
+                is_int(k, names[i].ret, names[i].name[0] ? names[i].name : "(empty cdev name)");
+                if (k == 0)
+                        is_int(v, names[i].value, "cdev number");
+        }
+        is_int(vfio_cdev_name_parse(NULL, NULL), -EINVAL, "no cdev name");
+
+        static const struct {
+                const char *domain, *driver;
+                int ret, spec, hostdev;
+        } xml[] = {
+                { "", "", 0, -1, -1 },
+                { "<iommufd enabled='yes'/>", "", 0, 1, -1 },
+                { "<iommufd enabled='yes' fdgroup='iommu'/>", "<driver iommufd='no'/>", 0, 1, 0 },
+                { "<iommufd enabled='no'/>", "<driver name='vfio' iommufd='yes'/>", 0, 0, 1 },
+                { "", "<driver name='vfio'/>", 0, -1, -1 },
+                { "<iommufd enabled='on'/>", "", -EINVAL, 0, 0 },
+                { "<iommufd/>", "", -EINVAL, 0, 0 },
+                { "", "<driver iommufd='true'/>", -EINVAL, 0, 0 },
+                { "<iommufd enabled='yes'/><iommufd enabled='no'/>", "", -EINVAL, 0, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(xml); i++) {
+                _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+                _cleanup_free_ char *doc = NULL, *error = NULL;
+                int k;
+
+                if (asprintf_safe(&doc,
+                                  "<domain type='kvm'><name>fd</name><memory unit='GiB'>4</memory>%s"
+                                  "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+                                  "<hostdev mode='subsystem' type='pci' managed='yes'>%s<source><address "
+                                  "domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+                                  "</devices></domain>",
+                                  xml[i].domain, xml[i].driver) < 0)
+                        abort();
+                k = vmspec_parse(doc, strlen(doc), &spec, &error);
+                if (!is_int(k, xml[i].ret, "iommufd XML: parse result"))
+                        printf("#   %s %s: %s\n", xml[i].domain, xml[i].driver, strna(error));
+                if (k < 0) {
+                        ok(error && strstr(error, "iommufd"), "the error names iommufd");
+                        continue;
+                }
+                is_int(spec->iommufd, xml[i].spec, "<iommufd enabled=>");
+                is_int(spec->hostdevs[0].iommufd, xml[i].hostdev, "<driver iommufd=>");
+        }
+}
+
+static void test_iommufd_model(void) {
+        _cleanup_(host_freep) Host *h = workstation();
+        const Device *d = host_find_device(h, "0000:02:00.0");
+        const VfioNode *node;
+        const Problem *p;
+
+        is_int(h->dev_iommu, 1, "workstation: /dev/iommu");
+        is_str(d->vfio_cdev, "vfio0", "02:00.0: vfio-dev/vfio0");
+        ok(!host_find_device(h, "0000:01:00.0")->vfio_cdev, "01:00.0: no cdev");
+        node = host_find_vfio_cdev_node(h, d);
+        ok(node && node->n_pids == 1 && node->pids[0] == 5150, "02:00.0: its cdev is held by PID 5150");
+        {
+                json_object *o = device_to_json(h, d), *c = json_object_object_get(o, "vfio_cdev");
+                is_str(json_object_get_string(json_object_object_get(c, "node")), "devices/vfio0", "JSON: vfio_cdev.node");
+                is_int((int) json_object_array_length(json_object_object_get(c, "processes")), 1, "JSON: cdev users");
+                json_object_put(o);
+        }
+        {
+                json_object *o = group_to_json(h, host_find_group(h, 4));
+                json_object *a = json_object_object_get(o, "vfio_cdev_processes");
+                ok(json_object_array_length(a) == 1 &&
+                   json_object_get_int(json_object_object_get(json_object_array_get_idx(a, 0), "pid")) == 5150,
+                   "JSON: group 4's cdev users");
+                json_object_put(o);
+        }
+
+        {
+                _cleanup_(layout_freep) Layout *l = layout_of(
+                        h, "{\"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"02:00.0\"]}");
+                ok(!layout_has_problem(l, PROBLEM_VFIO_CDEV_MISSING), "no iommufd: no cdev problem");
+        }
+        static const char doc[] =
+                "<domain type='kvm'><name>fd</name><memory unit='GiB'>4</memory><iommufd enabled='yes'/>"
+                "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x02' "
+                "slot='0x00' function='0x0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' "
+                "slot='0x00' function='0x0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'><driver iommufd='no'/><source><address "
+                "domain='0x0000' bus='0x03' slot='0x00' function='0x0'/></source></hostdev>"
+                "</devices></domain>";
+        {
+                _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+                _cleanup_(layout_freep) Layout *l = NULL;
+
+                if (vmspec_parse(doc, strlen(doc), &spec, NULL) < 0 || layout_compute(h, spec, &l) < 0)
+                        abort();
+                ok(!find_problem(l, PROBLEM_VFIO_CDEV_MISSING, "0000:02:00.0"), "iommufd: 02:00.0 has its cdev");
+                p = find_problem(l, PROBLEM_VFIO_CDEV_MISSING, "0000:01:00.0");
+                ok(p && p->severity == SEVERITY_ERROR, "iommufd: 01:00.0 on vfio-pci without a cdev is an error");
+                ok(!find_problem(l, PROBLEM_VFIO_CDEV_MISSING, "0000:03:00.0"), "<driver iommufd='no'/> opts out");
+                ok(!layout_has_problem(l, PROBLEM_IOMMUFD_UNAVAILABLE), "/dev/iommu exists");
+        }
+        h->dev_iommu = 0;
+        {
+                _cleanup_(vmspec_freep) VmSpec *spec = NULL;
+                _cleanup_(layout_freep) Layout *l = NULL;
+
+                if (vmspec_parse(doc, strlen(doc), &spec, NULL) < 0 || layout_compute(h, spec, &l) < 0)
+                        abort();
+                is_int((int) count_problems(l, PROBLEM_IOMMUFD_UNAVAILABLE), 1, "no /dev/iommu: one iommufd-unavailable");
+                p = find_problem(l, PROBLEM_IOMMUFD_UNAVAILABLE, "0000:02:00.0");
+                ok(p && strstr(p->message, "\"Could not open '/dev/iommu': No such file or directory\""),
+                   "iommufd-unavailable quotes QEMU");
+        }
+}
+
 int main(void) {
         test_reset_method_parse();
         test_config_reset_parse();
@@ -556,5 +682,7 @@ int main(void) {
         test_bar_problems();
         test_rom_parse();
         test_rom_probe();
+        test_iommufd_parse();
+        test_iommufd_model();
         return tap_done();
 }
