@@ -46,8 +46,13 @@ static bool strv_same(char *const *a, char *const *b) {
         return !*a && !*b;
 }
 
+bool reset_caps_equal(const ResetCaps *a, const ResetCaps *b) {
+        return a->read == b->read && a->pcie == b->pcie && a->flr == b->flr && a->af == b->af &&
+               a->af_flr == b->af_flr && a->pm == b->pm && a->pm_no_soft_reset == b->pm_no_soft_reset;
+}
+
 bool device_reset_equal(const DeviceReset *a, const DeviceReset *b) {
-        return memcmp(&a->caps, &b->caps, sizeof(ResetCaps)) == 0 && strv_same(a->reset_method, b->reset_method) &&
+        return reset_caps_equal(&a->caps, &b->caps) && strv_same(a->reset_method, b->reset_method) &&
                a->d3cold_allowed == b->d3cold_allowed && streq_ptr(a->power_state, b->power_state);
 }
 

@@ -27,15 +27,15 @@ struct Device;
 /* PCI_NUM_RESET_METHODS (include/linux/pci.h) is 8 with the unused slot 0: at most 7 names. */
 #define RESET_METHODS_MAX 7
 
-/* What config space says about the function-level resets. */
+/* What config space says about the function-level resets (bit fields: one byte per device of the model). */
 typedef struct ResetCaps {
-        bool read;             /* the standard capability list was read to its end */
-        bool pcie;             /* a PCI Express capability */
-        bool flr;              /* its Device Capabilities FLR bit (PCI_EXP_DEVCAP_FLR) */
-        bool af;               /* an Advanced Features capability (0x13) */
-        bool af_flr;           /* with both TP and FLR (pci_af_flr() requires the two) */
-        bool pm;               /* a Power Management capability */
-        bool pm_no_soft_reset; /* its PMCSR No_Soft_Reset bit: D3hot->D0 does not reset */
+        bool read : 1;             /* the standard capability list was read to its end */
+        bool pcie : 1;             /* a PCI Express capability */
+        bool flr : 1;              /* its Device Capabilities FLR bit (PCI_EXP_DEVCAP_FLR) */
+        bool af : 1;               /* an Advanced Features capability (0x13) */
+        bool af_flr : 1;           /* with both TP and FLR (pci_af_flr() requires the two) */
+        bool pm : 1;               /* a Power Management capability */
+        bool pm_no_soft_reset : 1; /* its PMCSR No_Soft_Reset bit: D3hot->D0 does not reset */
 } ResetCaps;
 
 typedef struct DeviceReset {
@@ -46,6 +46,7 @@ typedef struct DeviceReset {
 } DeviceReset;
 
 void device_reset_done(DeviceReset *r);
+bool reset_caps_equal(const ResetCaps *a, const ResetCaps *b);
 bool device_reset_equal(const DeviceReset *a, const DeviceReset *b);
 
 /* Parses reset_method (drivers/pci/pci.c, reset_method_show(): the names separated by single
