@@ -17,7 +17,8 @@
 #define PCI_CAPABILITY_LIST 0x34
 #define PCI_CB_CAPABILITY_LIST 0x14
 #define PCI_CFG_HEADER_SIZE 64
-#define PCI_CFG_SPACE_SIZE 256
+/* the last byte a capability walk can read: DevCap of a PCI Express capability at 0xfc */
+#define PCI_CAP_READ_MAX (0xfc + 4 + 4)
 #define PCI_CAP_ID_PM 0x01
 #define PCI_CAP_ID_EXP 0x10
 #define PCI_CAP_ID_AF 0x13
@@ -122,7 +123,9 @@ int pci_config_reset_parse(const uint8_t *buf, size_t len, ResetCaps *ret) {
                 return -EINVAL;
         if (len < PCI_CFG_HEADER_SIZE)
                 return -EBADMSG;
-        len = MIN(len, (size_t) PCI_CFG_SPACE_SIZE);
+        /* Capability pointers stay below 256, but a capability at 0xfc has its registers beyond: every
+         * byte read counts (PCI_CAP_READ_MAX). */
+        len = MIN(len, (size_t) PCI_CAP_READ_MAX);
 
         /* __pci_bus_find_cap_start(): no list without the status bit; CardBus keeps its pointer at 0x14. */
         if (!(cfg_u16(buf, PCI_STATUS) & PCI_STATUS_CAP_LIST)) {

@@ -57,7 +57,8 @@ int reset_method_parse(const char *buf, size_t len, char ***ret);
 
 /* Walks the standard capability list of a config space dump as pci_find_capability() does (48 entries at
  * most, a looping or broken list ends the walk) and reads the reset bits. -EBADMSG when even the 64-byte
- * header is missing; ret->read is false when the list leads past len (a non-root reader's 64 bytes). */
+ * header is missing; ret->read is false when the list leads past len (a non-root reader's 64 bytes, or a
+ * 256-byte dump whose capability at 0xfc has registers beyond it). */
 int pci_config_reset_parse(const uint8_t *buf, size_t len, ResetCaps *ret);
 
 /* Reads reset_method, d3cold_allowed and power_state of the device directory (the loader's hook). */

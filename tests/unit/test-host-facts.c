@@ -151,6 +151,14 @@ static void test_config_reset_parse(void) {
         c[0xfc] = 0x10;
         (void) pci_config_reset_parse(c, sizeof(c), &r);
         ok(!r.read && !r.pcie, "config: a PCIe capability past the end of the buffer is unknown, not absent");
+        {
+                /* the same capability in a full dump: its DevCap lies beyond 256 bytes (found by fuzz-reset) */
+                uint8_t big[4096] = {};
+                memcpy(big, c, sizeof(c));
+                put32(big, 0x100, 0x10000000);
+                is_int(pci_config_reset_parse(big, sizeof(big), &r), 0, "config: 4096 bytes parse");
+                ok(r.read && r.pcie && r.flr, "config: a capability at 0xfc reads its DevCap at 0x100");
+        }
 }
 
 static Host *workstation(void) {
