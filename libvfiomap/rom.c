@@ -123,6 +123,10 @@ void device_rom_load(const Reader *r, Device *d) {
         if (k == -ENOENT)
                 return;
         d->rom_sysfs = IN_SET(k, -EACCES, -EPERM) ? ROM_SYSFS_UNREADABLE : ROM_SYSFS_PRESENT;
+        /* EINVAL: the kernel refuses to read a ROM not enabled first, which proves the file is there. The
+         * reader traces only what it read, but a snapshot must keep the file (as an empty one). */
+        if (k == -EINVAL)
+                reader_trace(r, p);
 }
 
 bool device_has_rom_bar(const Device *d) {
