@@ -242,5 +242,11 @@ is "$(vprop "$(path_of 02:00.0)" org.vfiomap1.Device VfioCdev)" 's "vfio0"' "Vfi
 is "$(vprop /org/vfiomap1/group/4 org.vfiomap1.Group Users)" "au 1 5150" "Group.Users counts the holder of a VFIO cdev"
 vcall Claim ss fd "{\"name\": \"fd\", \"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"02:00.0\"]}" >/dev/null
 is "$(vprop /org/vfiomap1/machine/fd org.vfiomap1.Machine Users)" "a(uu) 1 4 5150" "Machine.Users counts it too"
+# 03:00.1 (port 1) in machine nic1: the bus reset that port 0 would need is another VM's business.
+vcall Claim ss nic1 "{\"name\": \"nic1\", \"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"03:00.1\"]}" >/dev/null
+vcall_json ComputeLayout s "{\"name\": \"nic0\", \"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"03:00.0\"]}" \
+        >"$tmp/nic0.json"
+is "$(jq -r '.problems[] | select(.code == "bus-reset-not-owned") | .message' "$tmp/nic0.json" | grep -o '0000:03:00.1 (group 7) belongs to machine nic1.')" \
+        "0000:03:00.1 (group 7) belongs to machine nic1." "bus-reset-not-owned names the machine owning the other device"
 
 done_testing
