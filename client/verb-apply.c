@@ -48,6 +48,7 @@ static int compute_layout(ApplyContext *a, const char *spec, json_object **ret) 
                 if (k < 0)
                         return k;
         }
+        vmspec_probe_rom_files(s, a->c->root);
         k = layout_compute(a->host, s, &l);
         if (k >= 0)
                 k = layout_to_json(l, ret);

@@ -193,6 +193,7 @@ int verb_layout(int argc, char *argv[], Context *c) {
         if (r < 0)
                 return r;
 
+        vmspec_probe_rom_files(spec, c->root ?: "/");
         r = layout_compute(h, spec, &l);
         if (r < 0)
                 return log_error_errno(r, "Failed to compute the layout: %m");

@@ -100,18 +100,20 @@ int verb_devices(int argc, char *argv[], Context *c) {
         if (c->json)
                 return print_member(c, state, "devices");
 
-        t = table_new("ADDRESS", "ID", "REV", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", "NAME", NULL);
+        t = table_new("ADDRESS", "ID", "REV", "CLASS", "DRIVER", "GROUP", "IOMMU", "PARENT", "RESET", "NAME",
+                      NULL);
         if (!t)
                 return log_error_errno(ENOMEM, "%m");
-        table_set_shrinkable(t, 8);
+        table_set_shrinkable(t, 9);
         for (size_t i = 0; i < jlen(devices); i++) {
                 json_object *d = jidx(devices, i);
                 _cleanup_free_ char *name = format_name(d);
-                char id[32], group[24];
+                char id[32], group[24], reset[64];
 
                 if (table_add_row(t, jstr(d, "address"), format_id(d, id), hex_digits(jstr(d, "revision")),
                                   id_or_unknown(d, "class"), driver_known(d) ? jstr(d, "driver") : "unknown",
-                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent"), name) < 0)
+                                  jnum(d, "group", group), jstr(d, "iommu"), jstr(d, "parent"),
+                                  device_reset_column(d, reset, sizeof(reset)), name) < 0)
                         return log_error_errno(ENOMEM, "%m");
         }
         if (table_rows(t) > 0)
@@ -218,6 +220,7 @@ int verb_device(int argc, char *argv[], Context *c) {
                 printf("  SR-IOV PF: %s\n", jstr(d, "physfn"));
         if (!jnull(d, "sriov_numvfs"))
                 printf("   SR-IOV VFs: %s enabled\n", jnum(d, "sriov_numvfs", num));
+        print_device_facts(d);
 
         printf("Resources:\n");
         if (jbool(d, "resources_hidden"))
@@ -442,6 +445,7 @@ int verb_group(int argc, char *argv[], Context *c) {
                         printf("\n");
                 }
         }
+        print_group_cdev_users(g);
         print_object_warnings("group", argv[1], g);
         return 0;
 }
@@ -479,6 +483,8 @@ int verb_iommu(int argc, char *argv[], Context *c) {
         print_summary(c, table_rows(t), "unit", "units");
         if (c->legend)
                 printf("Unsafe interrupts allowed: %s\n", jbool(iommu, "allow_unsafe_interrupts") ? "yes" : "no");
+        if (c->legend && !jnull(iommu, "iommufd"))
+                printf("iommufd (/dev/iommu): %s\n", jbool(iommu, "iommufd") ? "yes" : "no");
         for (size_t i = 0; i < jlen(units); i++)
                 print_object_warnings("IOMMU", jstr(jidx(units, i), "name"), jidx(units, i));
         return 0;

@@ -125,3 +125,8 @@ int verb_monitor(int argc, char *argv[], Context *c); /* client/verb-monitor.c *
 int verb_bind_vfio(int argc, char *argv[], Context *c); /* client/verbs-vfio.c */
 int verb_unbind(int argc, char *argv[], Context *c);
 int verb_apply(int argc, char *argv[], Context *c); /* client/verb-apply.c */
+
+/* client/device-facts.c */
+const char *device_reset_column(json_object *d, char *buf, size_t size);
+void print_device_facts(json_object *d);
+void print_group_cdev_users(json_object *g);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bar-ownership.h"
 #include "bus-util.h"
 #include "host-json.h"
 #include "json-util.h"
@@ -154,6 +155,48 @@ static int property_get_strv(
         GET_DEVICE(d);
         return sd_bus_message_append_strv(
                 reply, streq(property, "VirtualFunctions") ? d->virtfns : d->warnings);
+}
+
+/* The host facts of issue 13 (libvfiomap/reset.c...): read when the device is (re)loaded. Power state
+ * changes announce nothing, so these emit no PropertiesChanged. */
+static int property_get_facts(
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
+        Manager *m = userdata;
+        GET_DEVICE(d);
+
+        if (streq(property, "ResetMethods")) {
+                _cleanup_strv_free_ char **methods = NULL;
+                int k = device_reset_methods(m->host, d, &methods);
+                if (k < 0)
+                        return k;
+                return sd_bus_message_append_strv(reply, methods);
+        }
+        if (streq(property, "VfioCdev"))
+                return sd_bus_message_append(reply, "s", d->vfio_cdev ?: "");
+        if (streq(property, "RomSysfs"))
+                return sd_bus_message_append(reply, "s", rom_sysfs_to_string(d->rom_sysfs));
+        if (streq(property, "HasRomBar"))
+                return sd_bus_message_append(reply, "b", device_has_rom_bar(d));
+        if (streq(property, "BootVga"))
+                return sd_bus_message_append(reply, "i", d->boot_vga);
+        if (streq(property, "BarClaims")) {
+                _cleanup_free_ BarClaim *claims = NULL;
+                int n = device_bar_claims(m->host, d, &claims), k;
+                if (n < 0)
+                        return n;
+                k = sd_bus_message_open_container(reply, 'a', "(ustt)");
+                for (int i = 0; k >= 0 && i < n; i++)
+                        k = sd_bus_message_append(
+                                reply, "(ustt)", claims[i].bar, claims[i].name, claims[i].start, claims[i].end);
+                return k < 0 ? k : sd_bus_message_close_container(reply);
+        }
+        return sd_bus_message_append(reply, "s", d->reset.power_state ?: "");
 }
 
 const char *const device_changing_properties[] = {
@@ -317,6 +360,13 @@ const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("SriovNumVfs", "i", property_get_int, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Owner", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Warnings", "as", property_get_strv, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResetMethods", "as", property_get_facts, 0, 0),
+        SD_BUS_PROPERTY("PowerState", "s", property_get_facts, 0, 0),
+        SD_BUS_PROPERTY("BootVga", "i", property_get_facts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BarClaims", "a(ustt)", property_get_facts, 0, 0),
+        SD_BUS_PROPERTY("HasRomBar", "b", property_get_facts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RomSysfs", "s", property_get_facts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VfioCdev", "s", property_get_facts, 0, 0),
 
         SD_BUS_METHOD_WITH_ARGS(
                 "Describe",

@@ -215,7 +215,7 @@ static int property_get_users(
 
         /* Read now, not from the model: who holds /dev/vfio/N changes without a uevent. A one-group
          * stand-in machine reuses the /proc scan of machine.c. */
-        Machine probe = { .claim = { .groups = (unsigned *) &g->number, .n_groups = 1 } };
+        Machine probe = { .manager = m, .claim = { .groups = (unsigned *) &g->number, .n_groups = 1 } };
         k = machine_users(&probe, m->root, &users, &n);
         if (k < 0)
                 return k;

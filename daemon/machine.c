@@ -155,6 +155,17 @@ static int group_user_compare(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* The group of the device whose VFIO cdev is name ("vfio0"), from the model: a QEMU using iommufd holds
+ * /dev/vfio/devices/vfioN instead of /dev/vfio/N (libvfiomap/iommufd.h). -1 when unknown. */
+static int cdev_group(const Machine *machine, const char *name) {
+        const Host *h = machine->manager ? machine->manager->host : NULL;
+
+        for (size_t i = 0; h && i < h->n_devices; i++)
+                if (streq_ptr(h->devices[i]->vfio_cdev, name))
+                        return h->devices[i]->group;
+        return -1;
+}
+
 int machine_users(const Machine *machine, const char *root, GroupUser **ret, size_t *ret_n) {
         _cleanup_free_ GroupUser *users = NULL;
         _cleanup_free_ char *procdir = NULL;
@@ -203,8 +214,13 @@ int machine_users(const Machine *machine, const char *root, GroupUser **ret, siz
                                 continue;
                         target[l] = 0;
                         node = startswith(target, "/dev/vfio/");
-                        if (!node || safe_atoi(node, &group) < 0 || group < 0 ||
-                            !machine_has_group(machine, (unsigned) group))
+                        if (!node)
+                                continue;
+                        if (startswith(node, "devices/"))
+                                group = cdev_group(machine, node + strlen("devices/"));
+                        else if (safe_atoi(node, &group) < 0)
+                                continue;
+                        if (group < 0 || !machine_has_group(machine, (unsigned) group))
                                 continue;
                         if (!GREEDY_REALLOC(users, allocated, n + 1)) {
                                 closedir(f);

@@ -318,6 +318,36 @@ static int method_get_machine(sd_bus_message *message, void *userdata, sd_bus_er
 
 /* ---- layouts and claims ---- */
 
+/* The layout knows one VM; the daemon knows who holds the other groups a bus reset would reach
+ * (libvfiomap/reset.c, bus-reset-not-owned): the problem names those machines. */
+static int layout_name_bus_reset_owners(Manager *m, const VmSpec *spec, Layout *l) {
+        for (size_t i = 0; i < l->n_problems; i++) {
+                _cleanup_strv_free_ char **scope = NULL;
+                Problem *p = l->problems + i;
+                const Device *d;
+
+                if (!streq(p->code, PROBLEM_BUS_RESET_NOT_OWNED) || !p->device)
+                        continue;
+                d = host_find_device(m->host, p->device);
+                if (!d || device_bus_reset_scope(m->host, d, &scope) < 0)
+                        continue;
+                STRV_FOREACH (a, scope) {
+                        const Device *e = host_find_device(m->host, *a);
+                        Machine *owner = e && e->group >= 0 ? manager_group_owner(m, (unsigned) e->group) : NULL;
+                        char *n = NULL;
+
+                        if (!owner || streq_ptr(owner->claim.machine, spec->name))
+                                continue;
+                        if (asprintf_safe(&n, "%s %s (group %d) belongs to machine %s.", p->message, e->address,
+                                          e->group, owner->claim.machine) < 0)
+                                return -ENOMEM;
+                        free(p->message);
+                        p->message = n;
+                }
+        }
+        return 0;
+}
+
 static int parse_spec(const char *text, VmSpec **ret, sd_bus_error *error) {
         _cleanup_free_ char *msg = NULL;
         int k;
@@ -360,7 +390,10 @@ static int method_compute_layout(sd_bus_message *message, void *userdata, sd_bus
         k = parse_spec(text, &spec, error);
         if (k < 0)
                 return k;
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
+        if (k >= 0)
+                k = layout_name_bus_reset_owners(m, spec, layout);
         if (k < 0)
                 return k;
         k = layout_json_string(layout, &s);
@@ -411,7 +444,10 @@ static int method_render_layout(sd_bus_message *message, void *userdata, sd_bus_
         k = parse_spec(text, &spec, error);
         if (k < 0)
                 return k;
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
+        if (k >= 0)
+                k = layout_name_bus_reset_owners(m, spec, layout);
         if (k >= 0)
                 k = layout_json_string(layout, &json);
         if (k >= 0)
@@ -680,7 +716,10 @@ int manager_claim(Manager *m, const char *name, const char *text, char **ret_lay
         k = claim_check(m, name, spec, &claim, &refusal);
         if (k < 0)
                 return k;
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
+        if (k >= 0)
+                k = layout_name_bus_reset_owners(m, spec, layout);
         if (k < 0)
                 return k;
         k = claim_add_layout_errors(layout, &refusal);
@@ -966,10 +1005,12 @@ int manager_check_hotplug(Manager *m, const char *name, const char *s, json_obje
                 if (!nh)
                         return -ENOMEM;
                 spec->hostdevs = nh;
-                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){ .hotplug = true, .managed = true };
+                spec->hostdevs[spec->n_hostdevs] = (VmHostdev){
+                        .hotplug = true, .managed = true, .rom_bar = -1, .rom_enabled = -1 };
                 memcpy(spec->hostdevs[spec->n_hostdevs].address, address, PCI_ADDRESS_MAX);
                 spec->n_hostdevs++;
         }
+        vmspec_probe_rom_files(spec, m->root ?: "/"); /* <rom file=> below the daemon's root */
         k = layout_compute(m->host, spec, &layout);
         if (k < 0)
                 return k;

@@ -2,7 +2,9 @@
 #include <inttypes.h>
 #include <limits.h>
 
+#include "bar-ownership.h"
 #include "host-json.h"
+#include "iommufd.h"
 #include "util.h"
 
 /* json-c's add functions only fail on allocation failure, which we treat like the rest of json-c's
@@ -145,6 +147,11 @@ json_object *device_to_json(const Host *h, const Device *d) {
         ADD(o, "numa_node", d->numa_node >= 0 ? json_object_new_int(d->numa_node) : NULL);
         ADD(o, "acs", acs_to_json(d));
         ADD(o, "rebar", rebar_to_json(d));
+        ADD(o, "reset", device_reset_to_json(h, d));
+        ADD(o, "boot_vga", d->boot_vga >= 0 ? json_object_new_boolean(d->boot_vga) : NULL);
+        ADD(o, "bar_claims", device_bar_claims_to_json(h, d));
+        ADD(o, "rom", device_rom_to_json(d));
+        ADD(o, "vfio_cdev", device_vfio_cdev_to_json(h, d));
         ADD(o, "warnings", json_strv(d->warnings));
         (void) h;
         return o;
@@ -217,6 +224,7 @@ json_object *group_to_json(const Host *h, const Group *g) {
         /* vfio_users stays a list of numbers for the readers that know only it. */
         ADD(o, "vfio_users", pids);
         ADD(o, "vfio_processes", procs);
+        ADD(o, "vfio_cdev_processes", group_vfio_cdev_processes_to_json(h, g->devices));
         ADD(o, "warnings", json_strv(g->warnings));
         return o;
 }
@@ -262,6 +270,7 @@ json_object *host_iommu_to_json(const Host *h) {
         ADD(o, "allow_unsafe_interrupts", json_object_new_boolean(h->allow_unsafe_interrupts));
         ADD(o, "dma_entry_limit",
             h->dma_entry_limit >= 0 ? json_object_new_int64(h->dma_entry_limit) : NULL);
+        ADD(o, "iommufd", h->dev_iommu >= 0 ? json_object_new_boolean(h->dev_iommu) : NULL);
         return o;
 }
 

@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "bar-ownership.h"
 #include "fileio.h"
 #include "host.h"
+#include "iommufd.h"
 #include "util.h"
 
 /* Upper bounds for what we are willing to read from one file. sysfs attributes are at most a page;
@@ -61,6 +63,8 @@ static Device *device_free(Device *d) {
         free(d->windows);
         free(d->physfn);
         strv_free(d->virtfns);
+        device_reset_done(&d->reset);
+        free(d->vfio_cdev);
         strv_free(d->warnings);
         free(d);
         return NULL;
@@ -215,6 +219,7 @@ static void device_load_config(const Reader *r, Device *d) {
         }
         d->config_read = true;
         d->config_size = size;
+        (void) pci_config_reset_parse(buf, size, &d->reset.caps);
         if (d->config.acs == ACS_UNREADABLE)
                 warn(&d->warnings,
                      "%s is readable only up to %zu bytes " HOST_WARNING_PARTIAL_CONFIG ": ACS unknown",
@@ -383,6 +388,10 @@ static int device_load(const Reader *r, const char *address, Device **ret, char 
         device_load_resource(r, d);
         device_load_config(r, d);
         device_load_sriov(r, d);
+        device_reset_load(r, d);
+        device_boot_vga_load(r, d);
+        device_rom_load(r, d);
+        device_vfio_cdev_load(r, d);
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -1190,6 +1199,7 @@ int host_load_traced(const char *root, HostTrace *trace, Host **ret) {
                                      "member %s has no usable sys/bus/pci/devices entry: its driver, BARs and "
                                      "viability are unknown", *m);
         host_load_misc(&r, h);
+        host_iommufd_load(&r, h);
         k = host_load_vfio(&r, h);
         if (k < 0)
                 return k;
@@ -1255,7 +1265,9 @@ static bool device_equal(const Device *a, const Device *b) {
                a->resource_zeroed == b->resource_zeroed && streq_ptr(a->physfn, b->physfn) &&
                strv_equal(a->virtfns, b->virtfns) && a->sriov_numvfs == b->sriov_numvfs &&
                a->numa_node == b->numa_node && a->config_read == b->config_read &&
-               (!a->config_read || config_equal(&a->config, &b->config)) && strv_equal(a->warnings, b->warnings);
+               (!a->config_read || config_equal(&a->config, &b->config)) && strv_equal(a->warnings, b->warnings) &&
+               device_reset_equal(&a->reset, &b->reset) && a->boot_vga == b->boot_vga &&
+               a->rom_sysfs == b->rom_sysfs && streq_ptr(a->vfio_cdev, b->vfio_cdev);
 }
 
 static bool group_equal(const Group *a, const Group *b) {
@@ -1321,6 +1333,7 @@ int host_reload_vfio(Host *h) {
         vfio_nodes_free(h->vfio_nodes, h->n_vfio_nodes);
         h->vfio_nodes = NULL;
         h->n_vfio_nodes = 0;
+        host_iommufd_load(&r, h); /* loading the iommufd module creates /dev/iommu, silently too */
         return host_load_vfio(&r, h);
 }
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "reset.h"
+#include "rom.h"
 #include "sysfs-parse.h"
 
 /* Warnings that only privileges cure end with one of these, so that a client can count them in one line
@@ -78,6 +80,10 @@ typedef struct Device {
         bool config_read;       /* the config file was read (even partially) */
         size_t config_size;     /* bytes read from config */
         PciConfig config;       /* valid when config_read */
+        DeviceReset reset;      /* reset.h */
+        int boot_vga;           /* sysfs boot_vga: 1, 0, -1 when absent (bar-ownership.h) */
+        RomSysfs rom_sysfs;     /* sysfs rom (rom.h) */
+        char *vfio_cdev;        /* "vfio0" of sysfs vfio-dev/, NULL without one (iommufd.h) */
         char **warnings;
 } Device;
 
@@ -138,6 +144,7 @@ typedef struct Host {
         bool iomem_zeroed;
         VfioNode *vfio_nodes;
         size_t n_vfio_nodes;
+        int dev_iommu;          /* /dev/iommu exists: 1, 0, -1 when dev/ cannot be listed (iommufd.h) */
         char **warnings;        /* host-wide problems (unreadable directories, /proc/iomem...) */
 } Host;
 

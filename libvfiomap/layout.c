@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "hostdev-checks.h"
 #include "layout-internal.h"
 #include "util.h"
 
@@ -958,6 +959,21 @@ static int check_devices_and_groups(Builder *b, Assigned *a, size_t n, char **as
         return 0;
 }
 
+/* The host-side checks of hostdev-checks.h, as problems and recommendations. */
+static int check_hostdevs(Builder *b) {
+        _cleanup_(hostdev_findings_done) HostdevFindings f = {};
+        int r;
+
+        r = hostdev_checks(b->host, b->spec, &f);
+        for (size_t i = 0; r >= 0 && i < f.n; i++) {
+                const HostdevFinding *x = f.items + i;
+                r = problem_add(b, x->code, x->severity, x->device, x->group, NULL, "%s", x->message);
+                if (r >= 0 && x->action)
+                        r = recommend(b, x->action, x->libvirt, NULL, "%s", x->summary);
+        }
+        return r;
+}
+
 static int collect_exclusions(Builder *b, const Assigned *a, size_t n) {
         _cleanup_strv_free_ char **units_reported = NULL;
         const Host *h = b->host;
@@ -1577,6 +1593,9 @@ int layout_compute(const Host *h, const VmSpec *spec, Layout **ret) {
         r = check_devices_and_groups(&b, assigned, spec->n_hostdevs, assigned_list);
         if (r >= 0)
                 r = layout_check_viommu_spaces(&b);
+        if (r < 0)
+                return r;
+        r = check_hostdevs(&b);
         if (r < 0)
                 return r;
         r = collect_exclusions(&b, assigned, spec->n_hostdevs);

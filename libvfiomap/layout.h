@@ -74,6 +74,16 @@ const char *verdict_to_string(Verdict v);
 #define PROBLEM_DMA_ENTRY_LIMIT "dma-entry-limit"
 #define PROBLEM_VIOMMU_DMA_MAPPINGS "viommu-dma-mappings"
 #define PROBLEM_MEMLOCK_TOO_LOW "memlock-too-low"
+/* Host-side checks of assigned devices (hostdev-checks.h) */
+#define PROBLEM_NO_RESET "no-reset"                               /* reset.c */
+#define PROBLEM_BUS_RESET_NOT_OWNED "bus-reset-not-owned"         /* reset.c */
+#define PROBLEM_BAR_CLAIMED_BY_HOST "bar-claimed-by-host"         /* bar-ownership.c */
+#define PROBLEM_BOOT_VGA "boot-vga"                               /* bar-ownership.c */
+#define PROBLEM_ROM_FILE_UNREADABLE "rom-file-unreadable"         /* rom.c */
+#define PROBLEM_ROM_FILE_NOT_ROM "rom-file-not-rom"               /* rom.c */
+#define PROBLEM_GPU_NO_ROM "gpu-no-rom"                           /* rom.c */
+#define PROBLEM_IOMMUFD_UNAVAILABLE "iommufd-unavailable"         /* iommufd.c */
+#define PROBLEM_VFIO_CDEV_MISSING "vfio-cdev-missing"             /* iommufd.c */
 
 typedef struct Problem {
         const char *code;  /* one of PROBLEM_* */

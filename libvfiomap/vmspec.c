@@ -6,6 +6,7 @@
 #include <libxml/tree.h>
 #include <stdarg.h>
 
+#include "iommufd.h"
 #include "util.h"
 #include "vmspec.h"
 
@@ -110,6 +111,8 @@ VmSpec *vmspec_free(VmSpec *s) {
         free(s->machine.name);
         free(s->cpu_model);
         free(s->cpu_vendor);
+        for (size_t i = 0; s->hostdevs && i < s->n_hostdevs; i++)
+                free(s->hostdevs[i].rom_file);
         free(s->hostdevs);
         free(s->controllers);
         free(s);
@@ -123,6 +126,7 @@ static VmSpec *vmspec_new(void) {
         s->phys_bits = -1;
         s->phys_bits_limit = -1;
         s->viommu_aw_bits = -1;
+        s->iommufd = -1;
         s->machine.family = _MACHINE_FAMILY_INVALID;
         s->machine.major = s->machine.minor = -1;
         return s;
@@ -368,7 +372,8 @@ static int spec_add_hostdev(VmSpec *s, const PciAddress *a, bool hotplug, bool m
         if (!n)
                 return -ENOMEM;
         s->hostdevs = n;
-        n[s->n_hostdevs] = (VmHostdev) { .hotplug = hotplug, .managed = managed };
+        n[s->n_hostdevs] = (VmHostdev) { .hotplug = hotplug, .managed = managed, .rom_bar = -1, .rom_enabled = -1,
+                                         .iommufd = -1 };
         memcpy(n[s->n_hostdevs].address, buf, sizeof(buf));
         s->n_hostdevs++;
         return 0;
@@ -574,6 +579,46 @@ static int xml_managed(const xmlNode *n, const char *where, bool *ret, char **re
         else
                 return fail(ret_error, -EINVAL, "%s: managed='%s' is neither 'yes' nor 'no'", where, v);
         return 0;
+}
+
+/* <domain><iommufd enabled= fdgroup=> (libvirt 12.1+; iommufd.c checks the value) */
+static int xml_parse_iommufd(const xmlNode *root, VmSpec *s, char **ret_error) {
+        xmlNode *n = NULL;
+        int r;
+
+        r = xml_child(root, "iommufd", "", &n, ret_error);
+        if (r < 0 || !n)
+                return r;
+        _cleanup_free_ char *enabled = xml_attr(n, "enabled");
+        if (!enabled)
+                return fail(ret_error, -EINVAL, "<iommufd> has no enabled=");
+        return iommufd_attr_parse(enabled, "<iommufd enabled=>", &s->iommufd, ret_error);
+}
+
+/* <driver iommufd=> of the hostdev just added */
+static int xml_hostdev_iommufd(const xmlNode *d, VmSpec *s, char **ret_error) {
+        xmlNode *driver = NULL;
+        int r;
+
+        r = xml_child(d, "driver", "<hostdev>", &driver, ret_error);
+        if (r < 0 || !driver)
+                return r;
+        _cleanup_free_ char *v = xml_attr(driver, "iommufd");
+        if (!v)
+                return 0;
+        return iommufd_attr_parse(v, "<hostdev><driver iommufd=>", &s->hostdevs[s->n_hostdevs - 1].iommufd, ret_error);
+}
+
+/* <rom> of the hostdev just added (rom.c checks the values). */
+static int xml_hostdev_rom(const xmlNode *d, VmSpec *s, char **ret_error) {
+        xmlNode *rom = NULL;
+        int r;
+
+        r = xml_child(d, "rom", "<hostdev>", &rom, ret_error);
+        if (r < 0 || !rom)
+                return r;
+        _cleanup_free_ char *bar = xml_attr(rom, "bar"), *file = xml_attr(rom, "file"), *enabled = xml_attr(rom, "enabled");
+        return hostdev_rom_parse(bar, file, enabled, s->hostdevs + s->n_hostdevs - 1, ret_error);
 }
 
 static int xml_pci_address(const xmlNode *source, const char *where, bool managed, VmSpec *s,
@@ -890,6 +935,12 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                                                       &s->hostdevs[s->n_hostdevs - 1].guest, ret_error);
                         if (r < 0)
                                 return r;
+                        r = xml_hostdev_rom(d, s, ret_error);
+                        if (r < 0)
+                                return r;
+                        r = xml_hostdev_iommufd(d, s, ret_error);
+                        if (r < 0)
+                                return r;
                 } else if (xml_is(d, "interface")) {
                         _cleanup_free_ char *type = xml_attr(d, "type");
                         xmlNode *source = NULL, *addr = NULL;
@@ -925,6 +976,9 @@ static int xml_parse_devices(const xmlNode *root, VmSpec *s, char **ret_error) {
                         s->hostdevs[s->n_hostdevs - 1].interface = true;
                 } else if (xml_is(d, "memory")) {
                         r = xml_parse_memory_device(d, s, ret_error);
+                        if (r < 0)
+                                return r;
+                        r = xml_hostdev_rom(d, s, ret_error);
                         if (r < 0)
                                 return r;
                 } else if (xml_is(d, "iommu")) {
@@ -1120,6 +1174,8 @@ int vmspec_parse_domain_xml(const char *buf, size_t len, VmSpec **ret, char **re
                 r = xml_parse_devices(root, s, ret_error);
         if (r >= 0)
                 r = xml_parse_memtune(root, s, ret_error);
+        if (r >= 0)
+                r = xml_parse_iommufd(root, s, ret_error);
         if (r >= 0)
                 r = xml_parse_qemu_commandline(root, s, ret_error);
         if (r >= 0)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rom.h"
 #include "sysfs-parse.h"
 
 /* Bounds on untrusted input (a hook gets the XML on stdin, the daemon over the bus). A real domain XML is a
@@ -130,6 +131,11 @@ typedef struct VmHostdev {
         bool hotplug;                  /* JSON only: the device will be hot-added to a running guest */
         bool managed;                  /* libvirt detaches it from its host driver at start (managed='yes');
                                         * false: it must be on vfio-pci already (see vm-spec.md) */
+        /* <rom bar= file= enabled=> (rom.h): -1 when absent, else 1 on/yes, 0 off/no */
+        int rom_bar, rom_enabled;
+        char *rom_file;                /* NULL when absent */
+        RomFileState rom_file_state;   /* vmspec_probe_rom_files() */
+        int iommufd;                   /* <driver iommufd=> (iommufd.h): 1 yes, 0 no, -1 absent */
 } VmHostdev;
 
 typedef struct VmSpec {
@@ -173,6 +179,8 @@ typedef struct VmSpec {
         size_t n_hostdevs;
         VmController *controllers;     /* <controller type='pci'>, in document order, indexes unique */
         size_t n_controllers;
+
+        int iommufd;                   /* <iommufd enabled=> (iommufd.h): 1 yes, 0 no, -1 absent */
 } VmSpec;
 
 VmSpec *vmspec_free(VmSpec *s);

@@ -40,6 +40,8 @@
  *                                acs=CAP:CTL caps=none claim=NAME|- width=N speed=1-6 (PCIe link)
  *                                rebar=N:SIZES (Resizable BAR for BAR N, which must be declared; SIZES is
  *                                the capability register's bits 4-31 in hex: bit k = 1 MiB << k)
+ *                                reset=flr,af-flr,pm (FLR in DevCap, an AF capability with TP and FLR,
+ *                                PMCSR without No_Soft_Reset; default none of them)
  *                                TYPE: endpoint legacy-endpoint root-port upstream downstream pcie-pci
  *                                pci-pcie rc-integrated rc-ec none (conventional PCI)
  *     bar N KIND RANGE           KIND: io mem32 mem64 pref32 pref64; resource lines 0-5
@@ -168,6 +170,7 @@ typedef struct Dev {
         bool rebar;
         unsigned rebar_bar;
         uint32_t rebar_sizes;
+        bool reset_flr, reset_af_flr, reset_pm;
         Res res[RES_LINES];
 
         /* SR-IOV physical function */
@@ -1023,6 +1026,20 @@ static int parse_device(Parser *p, char **t) {
                         d->rebar = true;
                         d->rebar_bar = bar;
                         d->rebar_sizes = sizes;
+                } else if ((v = kv(*i, "reset"))) {
+                        _cleanup_free_ char *copy = strdup(v);
+                        char *save = NULL;
+                        if (!copy)
+                                return oom();
+                        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+                                if (streq(w, "flr"))
+                                        d->reset_flr = true;
+                                else if (streq(w, "af-flr"))
+                                        d->reset_af_flr = true;
+                                else if (streq(w, "pm"))
+                                        d->reset_pm = true;
+                                else
+                                        return syntax(p, "reset= takes flr, af-flr, pm separated by commas");
                 } else if ((v = kv(*i, "caps"))) {
                         if (!streq(v, "none"))
                                 return syntax(p, "caps= only takes none");
@@ -2189,10 +2206,18 @@ static size_t build_config(const Model *m, const Dev *d, uint8_t cfg[static 4096
         cfg[0x40] = 0x01;
         cfg[0x41] = 0x50;
         put16(cfg, 0x42, 0x0003);
-        put16(cfg, 0x44, 0x0008);
+        put16(cfg, 0x44, d->reset_pm ? 0x0000 : 0x0008); /* PMCSR No_Soft_Reset */
         cfg[0x50] = 0x05;
         cfg[0x51] = d->pcie == PCIE_NONE ? 0x00 : 0x70;
         put16(cfg, 0x52, 0x0080);
+        if (d->reset_af_flr) {
+                /* Advanced Features at 0x60 (after MSI's 14 bytes): length 6, capabilities TP | FLR */
+                cfg[0x60] = 0x13;
+                cfg[0x61] = cfg[0x51];
+                cfg[0x62] = 0x06;
+                cfg[0x63] = 0x03;
+                cfg[0x51] = 0x60;
+        }
         if (d->pcie == PCIE_NONE)
                 return size;
 
@@ -2201,7 +2226,7 @@ static size_t build_config(const Model *m, const Dev *d, uint8_t cfg[static 4096
         cfg[0x70] = 0x10;
         cfg[0x71] = 0x00;
         put16(cfg, 0x72, (uint16_t) (0x0002 | (unsigned) d->pcie << 4 | (port ? 0x0100 : 0)));
-        put32(cfg, 0x74, 0x00008001);
+        put32(cfg, 0x74, 0x00008001 | (d->reset_flr ? 0x10000000 : 0)); /* DevCap, FLR in bit 28 */
         put16(cfg, 0x78, 0x2010);
         if (d->pcie != PCIE_RC_INTEGRATED && d->pcie != PCIE_RC_EC) {
                 put32(cfg, 0x7c, (port ? (uint32_t) d->slot << 24 : 0) | width << 4 | speed);

@@ -228,4 +228,27 @@ echo '{"version": 1, "machines": [{"machine": "a", "claimed_at": 1, "groups": [1
 ok "a claims file giving one group to two machines is refused" [ $? -ne 0 ]
 ok "the message names both machines" grep -q "group 1 is claimed by both a and b" "$tmp/corrupt.log"
 
+# ---- issue 13's host facts on the bus: tests/hosts/workstation ----
+rm -rf "$tmp/run"
+ok "vfiomapd starts on the workstation sample" start_daemon --root="$top_srcdir/tests/hosts/workstation"
+path_of() { vcall GetDevice s "$1" | cut -d'"' -f2; }
+is "$(vprop "$(path_of 02:00.0)" org.vfiomap1.Device ResetMethods)" 'as 2 "flr" "bus"' "ResetMethods from reset_method"
+is "$(vprop "$(path_of 00:14.0)" org.vfiomap1.Device ResetMethods)" 'as 1 "flr"' "ResetMethods from config space"
+is "$(vprop "$(path_of 01:00.0)" org.vfiomap1.Device PowerState)" 's "D3hot"' "PowerState"
+is "$(vprop "$(path_of 01:00.0)" org.vfiomap1.Device BootVga)" "i 1" "BootVga"
+is "$(vprop "$(path_of 01:00.0)" org.vfiomap1.Device BarClaims)" 'a(ustt) 1 1 "BOOTFB" 292057776128 292066070527' \
+        "BarClaims: the firmware framebuffer in BAR 1"
+is "$(vprop "$(path_of 01:00.0)" org.vfiomap1.Device RomSysfs)" 's "present"' "RomSysfs"
+is "$(vprop "$(path_of 02:00.0)" org.vfiomap1.Device VfioCdev)" 's "vfio0"' "VfioCdev"
+# A QEMU on iommufd holds the device's cdev, not /dev/vfio/4: it is the group's user all the same.
+is "$(vprop /org/vfiomap1/group/4 org.vfiomap1.Group Users)" "au 1 5150" "Group.Users counts the holder of a VFIO cdev"
+vcall Claim ss fd "{\"name\": \"fd\", \"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"02:00.0\"]}" >/dev/null
+is "$(vprop /org/vfiomap1/machine/fd org.vfiomap1.Machine Users)" "a(uu) 1 4 5150" "Machine.Users counts it too"
+# 03:00.1 (port 1) in machine nic1: the bus reset that port 0 would need is another VM's business.
+vcall Claim ss nic1 "{\"name\": \"nic1\", \"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"03:00.1\"]}" >/dev/null
+vcall_json ComputeLayout s "{\"name\": \"nic0\", \"machine\": \"q35\", \"memory\": \"4G\", \"hostdevs\": [\"03:00.0\"]}" \
+        >"$tmp/nic0.json"
+is "$(jq -r '.problems[] | select(.code == "bus-reset-not-owned") | .message' "$tmp/nic0.json" | grep -o '0000:03:00.1 (group 7) belongs to machine nic1.')" \
+        "0000:03:00.1 (group 7) belongs to machine nic1." "bus-reset-not-owned names the machine owning the other device"
+
 done_testing

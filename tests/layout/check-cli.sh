@@ -10,7 +10,7 @@ cases="$top_srcdir/tests/layout/cli"
 [ -x "$VFIOMAPCTL" ] || skip_all "vfiomapctl is not built"
 [ -x "$MKHOST" ] || skip_all "tests/mkhost is not built"
 
-for h in intel-client amd-server; do
+for h in intel-client amd-server workstation; do
         "$MKHOST" "$top_srcdir/tests/hosts/$h.host" "$tmp/$h" >/dev/null || skip_all "mkhost cannot build $h"
 done
 
@@ -215,5 +215,20 @@ head -c 5000000 /dev/zero | tr '\0' ' ' >"$tmp/huge.json"
 layout intel-client layout "$tmp/huge.json"
 is "$?" 1 "an oversized input is refused"
 ok "the message says why" grep -q 'larger than' "$tmp/err"
+
+# ---- the host-side pitfalls of issue 13 (tests/hosts/workstation): the problems, in order ----
+layout workstation layout "$cases/workstation-pitfalls.xml" --json
+is "$?" 11 "workstation pitfalls: error verdict"
+jq -r '.problems[] | select(.code | test("reset|bar-claimed|boot-vga|rom|iommufd|cdev")) | "\(.severity) \(.code) \(.device)"' \
+        "$tmp/out" >"$tmp/pitfalls"
+ok "workstation pitfalls: the problems of workstation-pitfalls.expected" diff -u "$cases/workstation-pitfalls.expected" "$tmp/pitfalls"
+[ -s "$tmp/pitfalls" ] && ! diff -q "$cases/workstation-pitfalls.expected" "$tmp/pitfalls" >/dev/null && sed 's/^/# /' "$tmp/pitfalls"
+# The ROM file is probed below --root: there it exists, but it is no ROM.
+sed "s|/usr/share/vgabios/rtx3060.rom|/usr/share/vgabios/nvflash.rom|" "$cases/workstation-pitfalls.xml" >"$tmp/nvflash.xml"
+layout workstation layout "$tmp/nvflash.xml" --json
+ok "a ROM file below --root without the 0x55 0xaa signature: rom-file-not-rom" \
+        sh -c "jq -e '[.problems[].code] | index(\"rom-file-not-rom\") and (index(\"rom-file-unreadable\") | not)' '$tmp/out' >/dev/null"
+layout workstation layout "$cases/workstation-pitfalls.xml"
+ok "the report quotes the kernel's can't reserve" grep -q "BAR 1: can't reserve \[mem 0x4400000000-0x440fffffff 64bit" "$tmp/out"
 
 done_testing

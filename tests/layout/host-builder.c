@@ -20,6 +20,8 @@ static void *check(void *p) {
 
 Host *hb_host_new(const char *cpu_vendor) {
         Host *h = check(calloc(1, sizeof(Host)));
+
+        h->dev_iommu = -1;
         h->root = check(strdup("(in memory)"));
         h->cpu_vendor = cpu_vendor ? check(strdup(cpu_vendor)) : NULL;
         /* Unknown unless a case sets them, as host_load() leaves them without cpuinfo/osrelease. */
@@ -66,6 +68,8 @@ Device *hb_device(Host *h, const char *address, uint32_t class, PcieType type, c
         d->group = group;
         d->sriov_numvfs = -1;
         d->numa_node = -1;
+        d->reset.d3cold_allowed = -1;
+        d->boot_vga = -1;
         if (group >= 0)
                 (void) group_get(h, (unsigned) group);
         APPEND(h->devices, h->n_devices, d);
