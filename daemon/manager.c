@@ -812,6 +812,15 @@ static int manager_apply_devices(Manager *m, char **addresses, size_t n) {
                         return -ENOMEM;
         }
 
+        /* A bind or unbind also requests or releases the device's BARs in /proc/iomem: read it once per
+         * batch, or a BAR would still look held by the driver the device left (seen in tests/system: "BAR
+         * 0 ... is still claimed by e1000" of a NIC libvirt had moved to vfio-pci). */
+        k = host_reload_iomem(m->host);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                log_warning_errno(k, "Failed to re-read /proc/iomem, keeping the copy read before: %m");
+
         for (size_t i = 0; i < n; i++) {
                 const Device *d;
 

@@ -1324,6 +1324,29 @@ int host_reload_group(Host *h, unsigned number) {
         return 1;
 }
 
+int host_reload_iomem(Host *h) {
+        _cleanup_free_ char *prefix = root_prefix(h->root), *buf = NULL;
+        Reader r = { .root = prefix };
+        IomemEntry *iomem = NULL;
+        size_t size = 0, n = 0, n_bad = 0;
+        bool zeroed = false;
+        int k;
+
+        if (!prefix)
+                return -ENOMEM;
+        k = reader_read_file(&r, "proc/iomem", PROC_FILE_MAX, &buf, &size);
+        if (k < 0)
+                return k == -ENOENT ? 0 : k; /* keep what was read; the load warned about it */
+        k = iomem_parse(buf, size, &iomem, &n, &n_bad, &zeroed);
+        if (k < 0)
+                return k;
+        iomem_free(h->iomem, h->n_iomem);
+        h->iomem = iomem;
+        h->n_iomem = n;
+        h->iomem_zeroed = zeroed;
+        return 0;
+}
+
 int host_reload_vfio(Host *h) {
         _cleanup_free_ char *prefix = root_prefix(h->root);
         Reader r = { .root = prefix };

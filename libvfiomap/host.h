@@ -170,6 +170,10 @@ int host_reload_group(Host *h, unsigned number);
 /* Re-reads /dev/vfio and the processes holding its nodes: no event announces either (a driver bind creates
  * a node, opening one is silent), so a long-lived model calls this before it shows them. */
 int host_reload_vfio(Host *h);
+/* Re-reads /proc/iomem: drivers request and release their BARs there on bind and unbind, so a long-lived
+ * model calls this after applying such events (the BAR claims of bar-ownership.c read it). Keeps the old
+ * entries when the file cannot be read or parsed. */
+int host_reload_iomem(Host *h);
 
 const Device *host_find_device(const Host *h, const char *address);
 const Group *host_find_group(const Host *h, unsigned number);
