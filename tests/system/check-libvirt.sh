@@ -12,5 +12,7 @@ system_prepare
 # 5 GiB: QEMU must be able to allocate vm-low-ram-ioapic's 4080 MiB before it aborts on its layout (the
 # guest's RAM is reserved at start; VFIO pins what it maps).
 SYSTEM_MEMORY=${SYSTEM_MEMORY:-5G}
+# An edu on the root bus, alone in its group: no FLR, no PM reset, and no bus to reset (vm-no-reset).
+system_qemu_args=(--qemu-arg -device --qemu-arg edu,id=edu-rc,bus=pcie.0,addr=1e.0)
 system_boot libvirt 900 "$system_dir/guest-libvirt.sh"
 tap_finish

@@ -19,7 +19,7 @@ hook=/etc/libvirt/hooks/qemu.d/50-vfiomap
 
 cleanup() {
         local d
-        for d in vm-a vm-b vm-above-width vm-low-ram-ioapic vm-viommu-split vm-viommu-bridge; do
+        for d in vm-a vm-b vm-above-width vm-low-ram-ioapic vm-viommu-split vm-viommu-bridge vm-no-reset; do
                 virsh -q destroy "$d" >/dev/null 2>&1
         done
         journalctl -b --no-pager -o short-monotonic >"$out_dir/journal.txt"
@@ -39,7 +39,7 @@ machine_groups() { busctl get-property org.vfiomap1 "$(machine_path "$1")" org.v
 qemu_pid_of() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
 
 wait_until 60 systemctl is-active --quiet vfiomapd
-for d in vm-a vm-b vm-above-width vm-low-ram-ioapic vm-viommu-split vm-viommu-bridge; do
+for d in vm-a vm-b vm-above-width vm-low-ram-ioapic vm-viommu-split vm-viommu-bridge vm-no-reset; do
         virsh -q define "$domains/$d.xml" >/dev/null || not_ok "virsh define $d"
 done
 check "libvirtd.service runs from Debian's units, the hook is installed" expect_equal \
@@ -59,6 +59,10 @@ check "and vm-a's QEMU (PID $qemu_pid) as the /dev/vfio/$group user" expect_equa
 check "vfiomapctl machine vm-a names the group and the QEMU" \
         expect_match "$(vfiomapctl machine vm-a 2>&1)" "$qemu_pid"
 vfiomapctl machine vm-a 2>&1 | diag
+vfiomapctl layout vm-a >"$out_dir/layout-vm-a.txt" 2>&1
+check "vfiomapctl layout vm-a: no error (its BARs are vfio-pci's now, /proc/iomem says so)" \
+        test -z "$(grep '^  error' "$out_dir/layout-vm-a.txt")"
+diag <"$out_dir/layout-vm-a.txt"
 
 # ---- a second guest with a device of the same group ----
 check "virsh start vm-b (hostdev $edu_peer, same group) fails" test "$(virsh_start vm-b >/dev/null; echo $?)" != 0
@@ -119,6 +123,21 @@ wait_until 30 released
 check "virsh destroy vm-a releases group $group" expect_equal "$(group_owner "$group")" 's ""'
 check "and group $edu_group" expect_equal "$(group_owner "$edu_group")" 's ""'
 check "vfiomapctl machines lists no machine" expect_match "$(vfiomapctl machines 2>&1)" '^0 machines'
+
+# ---- a device without a reset: QEMU starts, and says so ----
+vfiomapctl layout vm-no-reset >"$out_dir/layout-vm-no-reset.txt" 2>&1
+check "vfiomapctl layout vm-no-reset: warning no-reset for 0000:00:1e.0" \
+        grep -q 'warning *no-reset' "$out_dir/layout-vm-no-reset.txt"
+virsh_start vm-no-reset
+check "virsh start vm-no-reset succeeds (a warning does not block)" expect_equal "$(virsh domstate vm-no-reset)" running
+logged_no_reset() { grep -q 'Cannot reset device 0000:00:1e.0' /var/log/libvirt/qemu/vm-no-reset.log; }
+wait_until 20 logged_no_reset
+# QEMU 7.2 (seen here): "vfio: Cannot reset device 0000:00:1e.0, no available reset mechanism."
+check "QEMU's own words in its log: vfio: Cannot reset device 0000:00:1e.0, no available reset mechanism" \
+        grep -q 'vfio: Cannot reset device 0000:00:1e.0, no available reset mechanism' \
+        /var/log/libvirt/qemu/vm-no-reset.log
+grep 'Cannot reset' /var/log/libvirt/qemu/vm-no-reset.log | diag
+virsh -q destroy vm-no-reset >/dev/null 2>&1
 
 # ---- a guest vIOMMU: one host group, one guest address space ----
 check "vm-viommu-bridge: libvirt put both conventional functions behind a pcie-to-pci-bridge it added" \

@@ -80,6 +80,8 @@ system_shares() {
 # The vCPU has 46 physical address bits, as a server's: libvirt refuses a nested guest whose
 # <maxphysaddr mode='emulate' bits=> exceeds the host's, and TCG's default is 40.
 system_out=
+# More for QEMU's command line, as run-guest --qemu-arg ARG pairs (a check script adds devices with it).
+system_qemu_args=()
 system_boot() {
         local name=$1 timeout=$2 out line status=0 started=$SECONDS
         shift 2
@@ -97,6 +99,7 @@ system_boot() {
         VFIOMAP_VM_CACHE=$system_cache "$run_guest" --image "$system_cache/root" --install "$system_deb" \
                 "${share_args[@]}" --out "$out" --memory "${SYSTEM_MEMORY:-3G}" --timeout "$timeout" \
                 --cpu max,phys-bits=46 --variant "${SYSTEM_VARIANT:-intel}" \
+                "${system_qemu_args[@]}" \
                 ${SYSTEM_CONSOLE:+--console} \
                 -- bash "$@" >"$out/guest.tap" 2>"$out/guest.err" || status=$?
         while IFS= read -r line; do
