@@ -298,20 +298,21 @@ static PcieType config_pcie_type(const uint8_t *buf, size_t len, uint8_t header_
         return PCIE_TYPE_NONE;
 }
 
-/* Walks the extended capabilities from 0x100 like pci_find_next_ext_capability() (drivers/pci/pci.c). */
-static AcsState config_acs(
-                const uint8_t *buf, size_t len, PcieType pcie, uint16_t *ret_cap, uint16_t *ret_ctrl) {
+/* Walks the extended capabilities from 0x100 like pci_find_next_ext_capability() (drivers/pci/pci.c) for
+ * capability id with at least need bytes of it readable; *ret_pos is where it starts. */
+static AcsState config_find_ext_cap(
+                const uint8_t *buf, size_t len, PcieType pcie, uint16_t id, size_t need, size_t *ret_pos) {
         unsigned ttl = PCI_EXT_CAP_TTL;
         size_t pos = PCI_CFG_SPACE_SIZE;
         uint32_t header;
 
         if (pcie == PCIE_TYPE_UNKNOWN)
                 return ACS_UNREADABLE;
-        /* ACS is a PCI Express extended capability: a conventional device has none. */
+        /* Extended capabilities are PCI Express's: a conventional device has none. */
         if (pcie == PCIE_TYPE_NONE)
                 return ACS_ABSENT;
         /* 64 bytes for non-root readers, 256 when the dump came from "lspci -xxx" or a kernel without
-         * extended config access: whether ACS exists is unknown either way. */
+         * extended config access: whether the capability exists is unknown either way. */
         if (len < pos + 4)
                 return ACS_UNREADABLE;
 
@@ -320,12 +321,11 @@ static AcsState config_acs(
         if (header == 0)
                 return ACS_ABSENT;
         while (ttl-- > 0) {
-                if ((header & 0xffff) == PCI_EXT_CAP_ID_ACS) {
-                        if (pos + PCI_ACS_CTRL + 2 > len)
+                if ((header & 0xffff) == id) {
+                        if (pos + need > len)
                                 /* A capability that ends beyond 4 KiB is broken, not unread. */
                                 return len >= PCI_CFG_SPACE_EXP_SIZE ? ACS_ABSENT : ACS_UNREADABLE;
-                        *ret_cap = cfg_u16(buf, pos + PCI_ACS_CAP);
-                        *ret_ctrl = cfg_u16(buf, pos + PCI_ACS_CTRL);
+                        *ret_pos = pos;
                         return ACS_PRESENT;
                 }
                 pos = (header >> 20) & 0xffc;
@@ -336,6 +336,18 @@ static AcsState config_acs(
                 header = cfg_u32(buf, pos);
         }
         return ACS_ABSENT;
+}
+
+static AcsState config_acs(
+                const uint8_t *buf, size_t len, PcieType pcie, uint16_t *ret_cap, uint16_t *ret_ctrl) {
+        size_t pos = 0;
+        AcsState st = config_find_ext_cap(buf, len, pcie, PCI_EXT_CAP_ID_ACS, PCI_ACS_CTRL + 2, &pos);
+
+        if (st == ACS_PRESENT) {
+                *ret_cap = cfg_u16(buf, pos + PCI_ACS_CAP);
+                *ret_ctrl = cfg_u16(buf, pos + PCI_ACS_CTRL);
+        }
+        return st;
 }
 
 #define PCI_EXT_CAP_ID_REBAR 0x15
@@ -353,61 +365,39 @@ static AcsState config_acs(
  * does vfiomap). The number of
  * entries is in the first control register; each entry is 8 bytes. */
 static AcsState config_rebar(const uint8_t *buf, size_t len, PcieType pcie, PciConfig *c) {
-        unsigned ttl = PCI_EXT_CAP_TTL, nbars;
-        size_t pos = PCI_CFG_SPACE_SIZE;
-        uint32_t header;
+        size_t pos = 0;
+        unsigned nbars;
+        AcsState st = config_find_ext_cap(buf, len, pcie, PCI_EXT_CAP_ID_REBAR, PCI_REBAR_CTRL + 4, &pos);
 
-        if (pcie == PCIE_TYPE_UNKNOWN)
-                return ACS_UNREADABLE;
-        if (pcie == PCIE_TYPE_NONE)
-                return ACS_ABSENT;
-        if (len < pos + 4)
-                return ACS_UNREADABLE;
-        header = cfg_u32(buf, pos);
-        if (header == 0)
-                return ACS_ABSENT;
-        while (ttl-- > 0) {
-                if ((header & 0xffff) == PCI_EXT_CAP_ID_REBAR) {
-                        if (pos + PCI_REBAR_CTRL + 4 > len)
-                                return len >= PCI_CFG_SPACE_EXP_SIZE ? ACS_ABSENT : ACS_UNREADABLE;
-                        nbars = (cfg_u32(buf, pos + PCI_REBAR_CTRL) & PCI_REBAR_CTRL_NBAR_MASK) >>
-                                PCI_REBAR_CTRL_NBAR_SHIFT;
-                        for (unsigned i = 0; i < nbars && i < PCI_REBAR_MAX; i++) {
-                                size_t e = pos + 8 * i;
-                                uint32_t cap, ctrl;
-                                unsigned bar, enc;
-                                bool dup = false;
+        if (st != ACS_PRESENT)
+                return st;
+        nbars = (cfg_u32(buf, pos + PCI_REBAR_CTRL) & PCI_REBAR_CTRL_NBAR_MASK) >> PCI_REBAR_CTRL_NBAR_SHIFT;
+        for (unsigned i = 0; i < nbars && i < PCI_REBAR_MAX; i++) {
+                size_t e = pos + 8 * i;
+                uint32_t cap, ctrl;
+                unsigned bar, enc;
+                bool dup = false;
 
-                                if (e + PCI_REBAR_CTRL + 4 > len)
-                                        break;
-                                cap = cfg_u32(buf, e + PCI_REBAR_CAP);
-                                ctrl = cfg_u32(buf, e + PCI_REBAR_CTRL);
-                                bar = ctrl & PCI_REBAR_CTRL_BAR_IDX;
-                                for (unsigned k = 0; k < c->n_rebar; k++)
-                                        dup = dup || c->rebar_bars[k].bar == bar;
-                                /* Size encodings above 43 (8 EiB) are reserved. */
-                                enc = (ctrl & PCI_REBAR_CTRL_BAR_SIZE) >> PCI_REBAR_CTRL_BAR_SHIFT;
-                                if (bar > 5 || dup || enc > 43)
-                                        continue;
-                                /* Field by field: c was zeroed whole, padding included (fuzz-pci-config
-                                 * compares two parses bytewise). */
-                                c->rebar_bars[c->n_rebar].bar = (uint8_t) bar;
-                                c->rebar_bars[c->n_rebar].current = (uint8_t) (20 + enc);
-                                /* bit 4 + k (1 MiB << k) becomes bit 20 + k */
-                                c->rebar_bars[c->n_rebar].sizes = (uint64_t) (cap & PCI_REBAR_CAP_SIZES)
-                                                                  << 16;
-                                c->n_rebar++;
-                        }
-                        return ACS_PRESENT;
-                }
-                pos = (header >> 20) & 0xffc;
-                if (pos < PCI_CFG_SPACE_SIZE)
+                if (e + PCI_REBAR_CTRL + 4 > len)
                         break;
-                if (pos + 4 > len)
-                        return ACS_UNREADABLE;
-                header = cfg_u32(buf, pos);
+                cap = cfg_u32(buf, e + PCI_REBAR_CAP);
+                ctrl = cfg_u32(buf, e + PCI_REBAR_CTRL);
+                bar = ctrl & PCI_REBAR_CTRL_BAR_IDX;
+                for (unsigned k = 0; k < c->n_rebar; k++)
+                        dup = dup || c->rebar_bars[k].bar == bar;
+                /* Size encodings above 43 (8 EiB) are reserved. */
+                enc = (ctrl & PCI_REBAR_CTRL_BAR_SIZE) >> PCI_REBAR_CTRL_BAR_SHIFT;
+                if (bar > 5 || dup || enc > 43)
+                        continue;
+                /* Field by field: c was zeroed whole, padding included (fuzz-pci-config
+                 * compares two parses bytewise). */
+                c->rebar_bars[c->n_rebar].bar = (uint8_t) bar;
+                c->rebar_bars[c->n_rebar].current = (uint8_t) (20 + enc);
+                /* bit 4 + k (1 MiB << k) becomes bit 20 + k */
+                c->rebar_bars[c->n_rebar].sizes = (uint64_t) (cap & PCI_REBAR_CAP_SIZES) << 16;
+                c->n_rebar++;
         }
-        return ACS_ABSENT;
+        return ACS_PRESENT;
 }
 
 int pci_config_parse(const uint8_t *buf, size_t len, PciConfig *ret) {
